@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+UV      := $(BIN)/uv
+STAMP   := $(VENV)/.installed
+DATA    ?= build/demo
+FIRMS   ?= 20000
+SEED    ?= 7
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	bash .ci/system-deps
+	touch $(STAMP)
+
+run: install
+	$(BIN)/iprisk run --firms $(FIRMS) --seed $(SEED) --out $(DATA)
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build mlruns.db mlartifacts
