@@ -223,3 +223,17 @@ def test_shares_summing_to_one_give_zero_loss_everywhere():
     res = max_loan_amount([0.3, 0.3], fn, [1e6, 1e6], [0.25, 0.25])
     np.testing.assert_allclose(res.amount, 2.5e5)
     assert loss_given_default(1e6, 0.0, 1.0, 0.08, 0.5, 0.5, 0.0) == 0.0
+
+
+def test_settings_sections_build_the_configs():
+    """pipelines/iprisk.yaml's sections name exactly the config fields (load_section rejects unknown keys)."""
+    import dataclasses
+
+    from models.collateral import CollateralScoreConfig
+    from models.recovery import RecoveryConfig
+    from pipelines.settings import load_section, raw_section
+
+    for section, cls in [("collateral", CollateralScoreConfig), ("master_scale", MasterScale), ("limits", LimitsConfig),
+                         ("pricing", PricingConfig), ("decision", DecisionConfig), ("recovery", RecoveryConfig)]:
+        assert isinstance(load_section(section, cls), cls)
+        assert set(raw_section(section)) == {f.name for f in dataclasses.fields(cls)}, section
