@@ -128,3 +128,67 @@ def version_info(name: str, version: str) -> dict[str, Any]:
 def pd_model_uri(version: str | None = None) -> str:
     """URI of the PD model for `mlflow models serve` (champion unless a version is given)."""
     return model_uri(BOOK_MODELS["pd"], version or CHAMPION)
+
+
+def load_policy():
+    """The bank's policy (grades, limits, price, thresholds, collateral rules) from the settings."""
+    from models.collateral import CollateralScoreConfig
+    from models.decision import DecisionConfig, LimitsConfig, MasterScale, PricingConfig
+    from models.scoring import RiskPolicy
+    from pipelines.settings import load_section, raw_section
+
+    return RiskPolicy(
+        master_scale=load_section("master_scale", MasterScale),
+        limits=load_section("limits", LimitsConfig),
+        pricing=load_section("pricing", PricingConfig),
+        decision=load_section("decision", DecisionConfig),
+        collateral=load_section("collateral", CollateralScoreConfig),
+        discount_rate=float(raw_section("recovery_arithmetic").get("discount_rate", 0.08)),
+    )
+
+
+def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | None = None):
+    """The serving bundle: the loan-book champions (or pinned versions: model name → version).
+
+    Raises `RegistryError` naming the registry and the model when one is missing, and `ModelError`
+    when a model does not fit the current contracts (feature columns the builder no longer makes).
+    """
+    from data_contracts import core_contracts
+    from data_contracts.errors import ModelError
+    from models.scoring import ScoringBundle
+    from pipelines import tracking
+
+    tracking.connect(tracking_uri, create_experiment=False)
+    pinned = dict(versions or {})
+    loaded: dict[str, tuple[Any, str]] = {}
+    for kind, name in BOOK_MODELS.items():
+        loaded[kind] = load_wrapper(name, pinned.get(name, CHAMPION))
+    pd_w = loaded["pd"][0]
+    current = {t: c.version for t, c in core_contracts().items()}
+    trained = dict(getattr(pd_w, "contract_versions", {}) or {})
+    stale = {t: (v, current.get(t)) for t, v in trained.items() if current.get(t) is not None and v.split(".")[0] != current[t].split(".")[0]}
+    if stale:
+        raise ModelError(
+            f"model '{BOOK_MODELS['pd']}' v{loaded['pd'][1]} was trained on contract versions that no longer fit: "
+            + ", ".join(f"{t} {a} (now {b})" for t, (a, b) in stale.items()) + "; retrain with `iprisk train --data DIR`"
+        )
+    versions_out = {BOOK_MODELS[k]: v for k, (_, v) in loaded.items()}
+    metrics = {}
+    for name, v in versions_out.items():
+        try:
+            info = version_info(name, v)
+            metrics[name] = {k: val for k, val in info["metrics"].items() if k.split(".")[-1] in HEADLINE_METRICS}
+        except Exception:
+            metrics[name] = {}
+    return ScoringBundle(
+        feature_builder=pd_w.feature_builder,
+        pd_model=pd_w.pd_model,
+        recovery_model=loaded["recovery"][0].recovery_model,
+        scorecard=loaded["scorecard"][0].scorecard,
+        policy=load_policy(),
+        versions=versions_out,
+        metrics=metrics,
+    )
+
+
+HEADLINE_METRICS = ("auc", "gini", "ks", "brier", "auc_to_oracle", "jeffreys_pass_share", "mean_pd_in_interval", "lgd_mae", "lgd_bias", "psi_score")

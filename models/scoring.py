@@ -1,0 +1,295 @@
+"""The scoring facade: one code path from an application's tables to the credit decision, used by
+batch scoring (`iprisk score`) and the service alike.
+
+Per loan: PD (LightGBM, calibrated), grade (master scale), LGD (recovery model, integrated over the
+disposal distribution, after enhancements), EAD (= requested amount, CNY), EL = PD × LGD × EAD,
+LTV against the pledge's cap, the largest approvable amount, a risk-based price, a recommendation
+with the deciding rule, reason codes (additive TreeSHAP contributions on the calibrated log-odds),
+the counterfactual approvable amount, and per-patent collateral scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from data_contracts.errors import ModelError
+from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_by_loan, patent_value_scores
+from models.decision import (
+    DecisionConfig,
+    LimitsConfig,
+    MasterScale,
+    PricingConfig,
+    assign_grade,
+    expected_loss,
+    max_loan_amount,
+    recommend,
+    risk_based_price,
+)
+from models.explain import counterfactual_amount
+from models.lgd import discount_factor
+
+RECOVERY_GROUPS = ("legal", "technical", "economic")
+"""Feature groups the recovery model learns from: the collateral only (plus the sector), so LGD
+depends on the loan amount through the LGD arithmetic alone, never through a learned feature."""
+
+
+def recovery_feature_names(feature_names: list[str], specs: Mapping[str, Any]) -> list[str]:
+    """Collateral features (legal / technical / economic groups) plus `sector_code`, in frame order."""
+    return [n for n in feature_names if (n in specs and specs[n].group in RECOVERY_GROUPS) or n == "sector_code"]
+
+
+@dataclass(frozen=True)
+class RiskPolicy:
+    """The bank's policy around the models: grades, limits, price, thresholds, collateral rules.
+
+    ``discount_rate``: recoveries' discount rate per year. ``top_k_reasons``: reasons per decision.
+    ``counterfactual_grid``: amounts tried on the PD curve between 0.1% and 100% of the request.
+    """
+
+    master_scale: MasterScale = field(default_factory=MasterScale)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+    collateral: CollateralScoreConfig = field(default_factory=CollateralScoreConfig)
+    discount_rate: float = 0.08
+    top_k_reasons: int = 4
+    counterfactual_grid: int = 40
+
+
+@dataclass
+class ScoringBundle:
+    """Fitted models plus policy. `versions`: registered model name → version; `metrics`: headline
+    validation metrics per model name (for `GET /v1/models`)."""
+
+    feature_builder: Any
+    pd_model: Any
+    recovery_model: Any
+    policy: RiskPolicy = field(default_factory=RiskPolicy)
+    scorecard: Any | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from features import feature_specs
+
+        self.specs_ = {s.name: s for s in feature_specs()}
+        self.descriptions_ = {k: s.description for k, s in self.specs_.items()}
+        names = list(self.feature_builder.feature_names_)
+        missing = [c for c in self.pd_model.feature_names_ if c not in names]
+        if missing:
+            raise ModelError(f"PD model expects feature(s) {missing[:5]} that the feature builder does not produce")
+        missing = [c for c in self.recovery_model.feature_names_ if c not in names]
+        if missing:
+            raise ModelError(f"recovery model expects feature(s) {missing[:5]} that the feature builder does not produce")
+
+    # -- building blocks ------------------------------------------------------------------------
+    def features(self, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """Loan-level feature frame (n, k) float64, indexed by loan_id."""
+        return self.feature_builder.transform(tables)
+
+    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+        """The PD-only path: PD (n,) for a feature frame."""
+        return self.pd_model.predict_pd(features[list(self.pd_model.feature_names_)])
+
+    def collateral_table(self, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """One row per pledge: loan_id, patent_id, right_type, appraised_value and the 0–100 scores."""
+        ind = self.feature_builder.pledge_indicators(tables)
+        scores = patent_value_scores(ind, self.policy.collateral)
+        out = scores.reset_index()
+        pat = tables["patents"].set_index("patent_id")
+        out["right_type"] = pat["right_type"].reindex(out["patent_id"]).to_numpy()
+        out["appraised_value"] = ind["appraised_value"].to_numpy(float)
+        return out
+
+    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame):
+        R = X[list(self.recovery_model.feature_names_)]
+        return self.recovery_model.lgd_function(
+            R, X["total_appraised_value"].to_numpy(float), loans["guarantee_share"].to_numpy(float),
+            loans["insurance_share"].to_numpy(float), loans["compensation_share"].to_numpy(float), self.policy.discount_rate,
+        )
+
+    # -- the decision ---------------------------------------------------------------------------
+    def score_frame(self, tables: Mapping[str, pd.DataFrame], *, reasons: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+        """Batch decision: (one row per loan, contributions or None, collateral per pledge)."""
+        pol = self.policy
+        X = self.features(tables)
+        loans = tables["loans"].set_index("loan_id").reindex(X.index)
+        Xp = X[list(self.pd_model.feature_names_)]
+        contrib = self.pd_model.contributions(Xp) if reasons else None
+        p = expit(contrib.to_numpy().sum(axis=1)) if contrib is not None else self.pd_model.predict_pd(Xp)
+        amount = loans["amount"].to_numpy(float)
+        value = X["total_appraised_value"].to_numpy(float)
+        coll = self.collateral_table(tables)
+        caps = ltv_caps_by_loan(coll["loan_id"], coll["right_type"], coll["value_score"], coll["appraised_value"], pol.collateral)
+        cap = caps.reindex(X.index).fillna(0.0).to_numpy(float)
+        lgd_fn = self._lgd_function(X, loans)
+        lgd = lgd_fn(amount)
+        el = expected_loss(p, lgd, amount)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ltv = np.where(value > 0, amount / np.where(value > 0, value, 1.0), np.inf)
+        grade = assign_grade(p, pol.master_scale)
+        limit = max_loan_amount(p, lgd_fn, value, cap, pol.limits)
+        price = risk_based_price(p, lgd, loans["term_months"].to_numpy(float), pol.pricing)
+        rec = recommend(p, p * lgd, ltv, cap, grade, pol.decision)
+        out = pd.DataFrame({
+            "loan_id": X.index.to_numpy(),
+            "currency": loans["currency"].to_numpy() if "currency" in loans else "CNY",
+            "probability_of_default": p,
+            "grade": grade,
+            "loss_given_default": lgd,
+            "exposure_at_default": amount,
+            "expected_loss": el,
+            "expected_loss_rate": p * lgd,
+            "appraised_value": value,
+            "ltv": ltv,
+            "ltv_cap": cap,
+            "max_loan_amount": limit.amount,
+            "max_loan_binding": limit.binding,
+            "annual_rate": price["annual_rate"].to_numpy(),
+            "recommendation": rec.decision,
+            "decision_rule": rec.rule,
+        })
+        for c in ("funding_cost", "expected_loss_rate", "capital_cost", "operating_cost", "capital_requirement"):
+            out[f"price_{c}"] = price[c].to_numpy()
+        return out, contrib, coll
+
+    def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
+        """Per row, the k features that pushed the PD up most (largest positive contributions)."""
+        k = self.policy.top_k_reasons if k is None else k
+        names = [c for c in contrib.columns if c != "bias"]
+        C = contrib[names].to_numpy()
+        margin = contrib.to_numpy().sum(axis=1)
+        V = X[names].to_numpy()
+        order = np.argsort(-C, axis=1)[:, :k]
+        out = []
+        for i in range(len(C)):
+            rows = []
+            for j in order[i]:
+                c = C[i, j]
+                if not c > 0:
+                    break
+                v = V[i, j]
+                rows.append({
+                    "feature": names[j], "description": self.descriptions_.get(names[j], names[j].replace("_", " ")),
+                    "direction": "raises risk", "log_odds": float(c), "pd_points": float(expit(margin[i]) - expit(margin[i] - c)),
+                    "value": None if np.isnan(v) else float(v),
+                })
+            out.append(rows)
+        return out
+
+    def counterfactuals(self, tables: Mapping[str, pd.DataFrame], frame: pd.DataFrame) -> list[dict[str, Any]]:
+        """The largest amount ≤ the request that would be approved, per loan (PD re-scored on a grid
+        of amounts through the same feature code, interpolated in log-amount between grid points)."""
+        pol = self.policy
+        loans = tables["loans"].reset_index(drop=True)
+        grid = np.geomspace(1e-3, 1.0, pol.counterfactual_grid)
+        n, g = len(loans), len(grid)
+        req = loans["amount"].to_numpy(float)
+        big = loans.loc[np.repeat(np.arange(n), g)].reset_index(drop=True)
+        big["amount"] = (req[:, None] * grid[None, :]).ravel()
+        big["loan_id"] = [f"{lid}#{j}" for lid in loans["loan_id"] for j in range(g)]
+        pl = tables["pledges"].merge(loans[["loan_id"]].assign(_k=np.arange(n)), on="loan_id")
+        big_pl = pd.concat([pl.assign(loan_id=pl["loan_id"] + f"#{j}") for j in range(g)], ignore_index=True)[["loan_id", "patent_id"]]
+        t2 = dict(tables) | {"loans": big, "pledges": big_pl}
+        pd_grid = self.predict_pd(self.features(t2)).reshape(n, g)
+        pd_grid = np.maximum.accumulate(pd_grid, axis=1)  # monotone in amount, as the constraints intend
+        X = self.features(tables)
+        lgd_fn = self._lgd_function(X, tables["loans"].set_index("loan_id").reindex(X.index))
+        log_grid = np.log(grid)
+
+        def score(a):
+            frac = np.log(np.clip(np.asarray(a, float) / req, grid[0], 1.0))
+            p = np.array([np.interp(frac[i], log_grid, pd_grid[i]) for i in range(n)])
+            return p, lgd_fn(a)
+
+        cfs = counterfactual_amount(score, req, frame["appraised_value"].to_numpy(float), frame["ltv_cap"].to_numpy(float), pol.decision, pol.master_scale)
+        return [{
+            "amount": cf.amount, "ltv": cf.ltv, "reason": cf.reason, "probability_of_default": cf.probability_of_default,
+            "loss_given_default": cf.loss_given_default, "expected_loss_rate": cf.el_rate,
+        } for cf in cfs]
+
+    def score(self, tables: Mapping[str, pd.DataFrame], *, counterfactual: bool = True) -> list[dict[str, Any]]:
+        """JSON-ready decision per loan (see module docstring), in the loans table's order."""
+        frame, contrib, coll = self.score_frame(tables, reasons=True)
+        X = self.features(tables)
+        reasons = self.top_reasons(contrib, X)
+        cfs = self.counterfactuals(tables, frame) if counterfactual else [None] * len(frame)
+        comps = self.recovery_model.predict_components(X[list(self.recovery_model.feature_names_)])
+        liq = _liquidation_factor(comps, self.policy.discount_rate)
+        out = []
+        for i, row in enumerate(frame.to_dict(orient="records")):
+            lid = row["loan_id"]
+            pledged = coll[coll["loan_id"] == lid]
+            out.append({
+                **{k: _plain(v) for k, v in row.items() if not k.startswith("price_") and k != "annual_rate"},
+                "price": {"annual_rate": row["annual_rate"], **{k[6:]: row[k] for k in row if k.startswith("price_")}},
+                "reasons": reasons[i],
+                "counterfactual": cfs[i],
+                "scorecard": self._scorecard_row(X.iloc[[i]]) if self.scorecard is not None else None,
+                "collateral": [{
+                    "patent_id": r["patent_id"], "right_type": r["right_type"],
+                    "legal_score": r["legal_score"], "technical_score": r["technical_score"],
+                    "economic_score": r["economic_score"], "value_score": r["value_score"],
+                    "appraised_value": r["appraised_value"],
+                    "expected_liquidation_value": r["appraised_value"] * liq[i],
+                } for r in pledged.to_dict(orient="records")],
+            })
+        return out
+
+    def _scorecard_row(self, X1: pd.DataFrame) -> dict[str, float]:
+        sc = self.scorecard
+        pts = sc.points(X1[list(sc.feature_names_)])
+        total = pts["total"].iloc[0] if isinstance(pts, pd.DataFrame) and "total" in pts else float(np.asarray(pts).ravel()[0])
+        return {"probability_of_default": float(sc.predict_pd(X1[list(sc.feature_names_)])[0]), "points": float(total)}
+
+    def value_collateral(self, patents: pd.DataFrame, as_of: Any, sector: str | None = None) -> dict[str, Any]:
+        """Patents alone (one pledge): per-patent scores, expected liquidation value, the LTV cap."""
+        from features.collateral_pool import pool_features
+        from features.patent_indicators import indicator_columns
+
+        ind = pd.DataFrame(indicator_columns(patents, np.datetime64(pd.Timestamp(as_of), "ns"), self.feature_builder.cohorts_))
+        ind.index = patents["patent_id"].to_numpy()
+        scores = patent_value_scores(ind, self.policy.collateral)
+        pool = pool_features({k: ind[k].to_numpy(float) for k in ind.columns}, np.zeros(len(ind), dtype=np.int64), 1)
+        R = pd.DataFrame({c: pool.get(c, np.array([np.nan])) for c in self.recovery_model.feature_names_})
+        if "sector_code" in R and sector is not None:
+            from data_contracts import load_contract
+
+            allowed = list(load_contract("firms").column("sector").allowed or ())
+            R["sector_code"] = float(allowed.index(sector)) if sector in allowed else np.nan
+        comps = self.recovery_model.predict_components(R.astype("float64"))
+        factor = float(_liquidation_factor(comps, self.policy.discount_rate)[0])
+        value = ind["appraised_value"].to_numpy(float)
+        cap = ltv_cap(patents["right_type"].to_numpy(), scores["value_score"].to_numpy(), self.policy.collateral, value)
+        return {
+            "patents": [{"patent_id": pid, "right_type": rt, **{k: float(v) for k, v in s.items()}, "appraised_value": float(av),
+                         "expected_liquidation_value": float(av * factor)}
+                        for pid, rt, s, av in zip(ind.index, patents["right_type"], scores.to_dict(orient="records"), value)],
+            "total_appraised_value": float(value.sum()),
+            "expected_liquidation_value": float(value.sum() * factor),
+            "probability_of_sale": float(comps["p_sell"].iloc[0]),
+            "expected_price_fraction": float(comps["expected_price_fraction"].iloc[0]),
+            "expected_years_to_recovery": float(comps["expected_years"].iloc[0]),
+            "ltv_cap": cap,
+            "max_amount_at_cap": float(cap * value.sum()),
+        }
+
+
+def _liquidation_factor(comps: pd.DataFrame, discount_rate: float) -> np.ndarray:
+    """Expected present value of the sale as a fraction of appraised value: P(sell)·E[price]·DF(E[years])."""
+    return comps["p_sell"].to_numpy(float) * comps["expected_price_fraction"].to_numpy(float) * discount_factor(comps["expected_years"].to_numpy(float), discount_rate)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return f if np.isfinite(f) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
