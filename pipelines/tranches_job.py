@@ -1,0 +1,292 @@
+"""The tranche job: read a pool (file or loan book), targets and correlation YAML, run the engine,
+write JSON and plots atomically. The arithmetic lives in :mod:`models.portfolio`."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import yaml
+
+from data_contracts.errors import InputError, IpriskError, PortfolioError
+
+DEFAULT_TARGETS = Path(__file__).parent / "tranche_targets.yaml"
+PLOT_SUFFIXES = (".png", ".html")
+
+
+@dataclass(frozen=True)
+class TrancheSettings:
+    """Defaults of ``iprisk tranches`` (section ``tranches`` of pipelines/iprisk.yaml).
+
+    method: engine, "lhp" | "exact" | "mc" (default "exact"). correlation: asset correlation (default
+    0.2). sector_correlation: sector factors' correlation with the global factor (default 1 = one
+    factor). paths, seed, variance_reduction, importance_shift, stochastic_lgd, lgd_factor_loading,
+    chunk_memory_mb, memory_limit_mb, workers: Monte Carlo (see ``MonteCarloConfig``).
+    quadrature_nodes, grid_points: exact engine (see ``ExactConfig``). currency: of exposures
+    (default "CNY"). stress_scenarios: the standard scenarios ``--stress`` adds (fields of
+    ``StressScenario``; ``sector: largest`` = the pool's largest sector by exposure).
+    """
+
+    method: str = "exact"
+    correlation: float = 0.2
+    sector_correlation: float = 1.0
+    paths: int = 100_000
+    seed: int = 7
+    variance_reduction: str = "none"
+    importance_shift: float = -2.0
+    stochastic_lgd: bool = True
+    lgd_factor_loading: float = 0.5
+    chunk_memory_mb: float = 64.0
+    memory_limit_mb: float = 1536.0
+    workers: int = 2
+    quadrature_nodes: int = 128
+    grid_points: int = 8192
+    currency: str = "CNY"
+    stress_scenarios: tuple = ()
+
+
+def load_settings() -> TrancheSettings:
+    from pipelines.settings import load_section
+
+    return load_section("tranches", TrancheSettings)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def read_pool(path: Path | None, book: Path | None, currency: str):
+    """The pool from a CSV/Parquet file (validated by the pool contract) or from a loan book scored
+    by the registry's champion models (``pipelines.batch_scoring.pool_from_book``)."""
+    from models.portfolio import pool_from_frame
+
+    if (path is None) == (book is None):
+        raise InputError("tranches: give either --pool FILE or --book DIR")
+    if book is not None:
+        try:
+            from pipelines.batch_scoring import pool_from_book
+        except ImportError as e:
+            raise IpriskError(f"tranches --book: scoring a loan book into a pool is not available yet "
+                              f"(pipelines.batch_scoring.pool_from_book: {e}); pass --pool FILE instead") from e
+        df = pool_from_book(Path(book))
+    else:
+        from pipelines.readers import read_raw
+
+        p = Path(path)
+        if p.suffix.lower() not in (".csv", ".parquet"):
+            raise InputError(f"pool {p.name}: unsupported file type '{p.suffix}' (use .csv or .parquet)")
+        df = read_raw(p)
+    return pool_from_frame(df, currency)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file not found: {p}")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise InputError(f"{what} {p.name}: not valid YAML: {e}") from e
+
+
+def read_targets(path: Path | None = None):
+    """Investor classes (most senior first) from a targets YAML: ``classes: [{name, basis, target,
+    coupon, investor}]``; the shipped file by default."""
+    from models.portfolio import InvestorClass
+
+    p = Path(path) if path else DEFAULT_TARGETS
+    raw = _read_yaml(p, "targets")
+    if not isinstance(raw, dict) or not isinstance(raw.get("classes"), list) or not raw["classes"]:
+        raise PortfolioError(f"targets {p.name}: expected a mapping with a non-empty list 'classes'")
+    out = []
+    for i, c in enumerate(raw["classes"]):
+        if not isinstance(c, dict) or "name" not in c:
+            raise PortfolioError(f"targets {p.name}: class #{i + 1} needs at least a 'name'")
+        unknown = set(c) - {"name", "basis", "target", "coupon", "investor", "note"}
+        if unknown:
+            raise PortfolioError(f"targets {p.name}: class '{c['name']}': unknown key(s) {sorted(unknown)}")
+        out.append(InvestorClass(str(c["name"]), c.get("basis"), None if c.get("target") is None else float(c["target"]),
+                                 None if c.get("coupon") is None else float(c["coupon"]), c.get("investor")))
+    return tuple(out)
+
+
+def read_correlation(path: Path | None, correlation: float, sector_correlation: float):
+    """Correlation structure: the scalar options, overridden by a YAML file with keys
+    ``asset_correlation``, ``sector_correlation`` and ``sectors: {name: {asset_correlation, sector_correlation}}``."""
+    from models.portfolio import CorrelationStructure
+
+    if path is None:
+        return CorrelationStructure(correlation, sector_correlation)
+    raw = _read_yaml(Path(path), "correlation")
+    if not isinstance(raw, dict):
+        raise PortfolioError(f"correlation {Path(path).name}: top level must be a mapping")
+    unknown = set(raw) - {"asset_correlation", "sector_correlation", "sectors"}
+    if unknown:
+        raise PortfolioError(f"correlation {Path(path).name}: unknown key(s) {sorted(unknown)}")
+    return CorrelationStructure(float(raw.get("asset_correlation", correlation)),
+                                float(raw.get("sector_correlation", sector_correlation)),
+                                {str(k): dict(v or {}) for k, v in (raw.get("sectors") or {}).items()})
+
+
+def parse_list(text: str | None, what: str) -> list[float] | None:
+    """'0,0.03,0.07,1' -> [0.0, 0.03, 0.07, 1.0]."""
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError as e:
+        raise PortfolioError(f"{what}: expected comma-separated numbers, e.g. 0,0.03,0.07,1; got {text!r}") from e
+
+
+def stress_scenarios(settings: TrancheSettings, pool) -> tuple:
+    """The standard stress scenarios, with ``sector: largest`` resolved against ``pool``."""
+    from models.portfolio import StressScenario
+
+    out = []
+    for raw in settings.stress_scenarios:
+        d = dict(raw)
+        if d.get("sector") == "largest":
+            names = pool.sector.astype(str)
+            uniq = np.unique(names)
+            d["sector"] = str(uniq[np.argmax([pool.exposure_at_default[names == s].sum() for s in uniq])])
+        try:
+            out.append(StressScenario(**d))
+        except TypeError as e:
+            raise PortfolioError(f"settings tranches.stress_scenarios: {e}") from e
+    return tuple(out)
+
+
+# -- outputs --------------------------------------------------------------------------------
+def check_plot_path(path: Path | None) -> None:
+    """Fail before any work if the plot file type is not supported."""
+    if path is not None and Path(path).suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(f"--plot {Path(path).name}: use a .png or .html file")
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise InputError(f"--plot {path}: folder {Path(path).resolve().parent} does not exist")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(result, path: Path) -> None:
+    atomic_write_bytes(path, json.dumps(result.as_dict(), indent=2).encode())
+
+
+def render_figure(result) -> bytes:
+    """PNG of the pool loss distribution with the tranche boundaries, and the tranches' expected loss."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, y, kind = result.distribution.curve()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    if kind == "density":
+        ax1.plot(x, y, color="#1f4e79")
+        ax1.fill_between(x, y, alpha=0.2, color="#1f4e79")
+        ax1.set_ylabel("density")
+    else:
+        width = (x[1] - x[0]) if len(x) > 1 else 0.01
+        keep = y > 0
+        ax1.bar(x[keep], y[keep], width=width, color="#1f4e79")
+        ax1.set_ylabel("probability")
+    top = max(float(result.distribution.quantile(0.9999)), 1e-3)
+    colors = ["#c0392b", "#e67e22", "#27ae60", "#8e44ad", "#2c3e50"]
+    for i, t in enumerate(result.tranches):
+        xa = result.enhancement.pool_threshold(t["attachment"])
+        if np.isfinite(xa) and 0 < xa <= top * 1.05:
+            ax1.axvline(xa, color=colors[i % len(colors)], ls="--", lw=1.2, label=f"{t['name']} attaches ({t['attachment']:.2%})")
+    ax1.set_xlim(0, top * 1.05)
+    ax1.set_xlabel("pool loss (fraction of notional)")
+    ax1.set_title(f"Pool loss distribution ({result.method}); EL {result.expected_loss:.2%}")
+    ax1.legend(fontsize=8, loc="upper right")
+    names = [t["name"] for t in result.tranches][::-1]
+    els = [t["expected_loss"] for t in result.tranches][::-1]
+    bars = ax2.bar(names, els, color="#1f4e79")
+    for t, b in zip(result.tranches[::-1], bars):
+        if "expected_loss_se" in t:
+            ax2.errorbar(b.get_x() + b.get_width() / 2, t["expected_loss"], yerr=3 * t["expected_loss_se"], color="k", capsize=4)
+        ax2.annotate(f"{t['expected_loss']:.3%}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=8)
+    ax2.set_yscale("symlog", linthresh=1e-4)
+    ax2.set_ylabel("expected loss (fraction of tranche)")
+    ax2.set_title("Tranche expected loss")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_plot(result, path: Path) -> None:
+    """PNG, or an HTML page with the PNG and the tranche table, written atomically."""
+    png = render_figure(result)
+    if Path(path).suffix.lower() == ".png":
+        atomic_write_bytes(path, png)
+        return
+    rows = "".join(
+        f"<tr><td>{t['name']}</td><td>{t['attachment']:.4%}</td><td>{t['detachment']:.4%}</td>"
+        f"<td>{t['expected_loss']:.4%}</td><td>{t['probability_of_loss']:.4%}</td>"
+        f"<td>{t['expected_loss_amount']:,.0f} {result.currency}</td></tr>" for t in result.tranches)
+    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>Tranches ({result.method})</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}</style></head><body>"
+            f"<h1>Trust-plan tranches ({result.method})</h1><p>Pool expected loss {result.expected_loss:.3%} of "
+            f"{result.pool['notional']:,.0f} {result.currency}.</p><table><tr><th>tranche</th><th>attachment</th>"
+            f"<th>detachment</th><th>expected loss</th><th>probability of loss</th><th>expected loss amount</th></tr>{rows}</table>"
+            f"<img alt='loss distribution and tranche expected loss' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+            "</body></html>")
+    atomic_write_bytes(path, html.encode())
+
+
+# -- the job --------------------------------------------------------------------------------
+def build_request(settings: TrancheSettings, pool, *, method: str | None = None, correlation: float | None = None,
+                  sector_correlation: float | None = None, correlation_file: Path | None = None,
+                  paths: int | None = None, seed: int | None = None, variance_reduction: str | None = None,
+                  tranches: Sequence[float] | None = None, coupons: Sequence[float] | None = None,
+                  targets: Path | None = None, compensation_share: float = 0.0, compensation_cap: float | None = None,
+                  reserve: float = 0.0, overcollateralisation: float = 0.0, stress: bool = False):
+    """A :class:`TrancheRequest` from settings and command-line overrides."""
+    from models.portfolio import Enhancement, ExactConfig, MonteCarloConfig, TrancheRequest, tranches_from_points
+
+    corr = read_correlation(correlation_file, settings.correlation if correlation is None else correlation,
+                            settings.sector_correlation if sector_correlation is None else sector_correlation)
+    if tranches is not None and targets is not None:
+        raise PortfolioError("tranches: give either --tranches or --targets, not both")
+    specs = classes = None
+    if tranches is not None:
+        specs = tuple(tranches_from_points(tranches, coupons))
+    else:
+        if coupons is not None:
+            raise PortfolioError("tranches: --coupons goes with --tranches; with --targets the coupons are in the targets file")
+        classes = read_targets(targets)
+    mc = MonteCarloConfig(
+        paths=settings.paths if paths is None else paths, seed=settings.seed if seed is None else seed,
+        variance_reduction=variance_reduction or settings.variance_reduction, importance_shift=settings.importance_shift,
+        stochastic_lgd=settings.stochastic_lgd, lgd_factor_loading=settings.lgd_factor_loading,
+        chunk_memory_mb=settings.chunk_memory_mb, memory_limit_mb=settings.memory_limit_mb, workers=settings.workers)
+    return TrancheRequest(
+        method=method or settings.method, correlation=corr, tranches=specs, classes=classes,
+        enhancement=Enhancement(compensation_share, compensation_cap, reserve, overcollateralisation),
+        stress=stress_scenarios(settings, pool) if stress else (), monte_carlo=mc,
+        exact=ExactConfig(settings.quadrature_nodes, settings.grid_points))
+
+
+def run_tranches(request, pool, progress: Callable[[int], None] | None = None):
+    """Evaluate the request on the pool (see :func:`models.portfolio.evaluate_pool`)."""
+    from models.portfolio import evaluate_pool
+
+    return evaluate_pool(pool, request, progress)
