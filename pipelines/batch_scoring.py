@@ -1,0 +1,97 @@
+"""Batch scoring with the champion models: a loan book (or a JSON file of applications) in, one row
+per loan out (PD, grade, LGD, EAD, EL, max loan, price, decision, reason codes), and the trust-plan
+pool built from a book for the tranche engine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.errors import InputError
+
+REASON_COLUMNS = 3
+
+
+def read_applications(path: Path) -> dict[str, pd.DataFrame]:
+    """Tables from a loan-book folder, or from a JSON file of applications ({firm, patents, loan})."""
+    from data_contracts.validate import check_tables, raise_on
+    from pipelines.readers import read_book
+
+    if path.is_dir():
+        tables = read_book(path)
+        raise_on(check_tables({k: v for k, v in tables.items() if k in ("firms", "patents", "loans", "pledges")}))
+        return tables
+    if path.suffix.lower() == ".json":
+        from serving.checks import check_applications, fill_application
+        from serving.scoring import application_tables
+
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(f"applications file {path}: cannot read JSON: {e}") from e
+        apps = doc.get("applications", doc) if isinstance(doc, dict) else doc
+        if isinstance(apps, dict):
+            apps = [apps]
+        apps = [fill_application(a, f"L{i + 1:06d}") for i, a in enumerate(apps)]
+        errors = check_applications(apps, prefix_of=lambda i: f"applications[{i}].")
+        if errors:
+            first = errors[0]
+            raise InputError(f"applications file {path}: {len(errors)} error(s); first: {first.get('field')}: rule '{first.get('rule')}', value {first.get('value')!r}")
+        return application_tables(apps)
+    raise InputError(f"score input {path}: expected a loan-book folder or a .json file of applications")
+
+
+def score_tables(bundle: Any, tables: dict[str, pd.DataFrame], *, reasons: int = REASON_COLUMNS) -> pd.DataFrame:
+    """One row per loan: the decision columns plus `reason_1..k` (feature names) and `reasons` (plain words)."""
+    frame, contrib, _ = bundle.score_frame(tables, reasons=reasons > 0)
+    if reasons > 0:
+        X = bundle.features(tables)
+        top = bundle.top_reasons(contrib, X, k=reasons)
+        for j in range(reasons):
+            frame[f"reason_{j + 1}"] = [r[j]["feature"] if len(r) > j else None for r in top]
+        frame["reasons"] = ["; ".join(f"{x['description']} (+{x['pd_points'] * 100:.2f} PD pts)" for x in r) for r in top]
+    return frame
+
+
+def write_scores(frame: pd.DataFrame, out: Path) -> Path:
+    """Write scores as Parquet or CSV (by suffix), atomically."""
+    from pipelines.report import atomic_write
+
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InputError(f"score output {out}: use a .parquet or .csv file name")
+    import io
+
+    buf = io.BytesIO()
+    if suffix == ".parquet":
+        frame.to_parquet(buf, index=False)
+    else:
+        frame.to_csv(buf, index=False)
+    return atomic_write(out, buf.getvalue())
+
+
+def pool_from_book(book_dir: str | Path, bundle: Any | None = None) -> pd.DataFrame:
+    """The trust-plan pool of a book's loans (pool.yaml columns): EAD = amount, PD and expected LGD
+    from the champion models, sector and region of the borrower."""
+    from pipelines.readers import read_book
+    from pipelines.registry import load_bundle
+
+    tables = read_book(Path(book_dir))
+    bundle = bundle or load_bundle()
+    frame, _, _ = bundle.score_frame(tables, reasons=False)
+    firms = tables["firms"].set_index("firm_id")
+    loans = tables["loans"].set_index("loan_id").reindex(frame["loan_id"])
+    return pd.DataFrame({
+        "loan_id": frame["loan_id"].to_numpy(),
+        "exposure_at_default": frame["exposure_at_default"].to_numpy(float),
+        "probability_of_default": np.clip(frame["probability_of_default"].to_numpy(float), 0, 1),
+        "loss_given_default": np.clip(frame["loss_given_default"].to_numpy(float), 0, 1),
+        "lgd_volatility": np.nan,
+        "sector": firms["sector"].reindex(loans["firm_id"]).to_numpy(),
+        "region": firms["region"].reindex(loans["firm_id"]).to_numpy(),
+    })

@@ -1,0 +1,133 @@
+"""`iprisk run`: the whole product on the demo book — what `make run` does.
+
+Builds the demo book (skipped when the same seed and size are already there), validates it, builds
+features and prints a summary, trains and registers the models (skipped when champions exist,
+unless --retrain), creates development API keys, starts the MLflow UI and then the service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.app import app
+
+console = Console(highlight=False)
+
+
+def _book_is_current(out: Path, firms: int, seed: int) -> bool:
+    try:
+        m = json.loads((out / "manifest.json").read_text())
+        return int(m.get("n_firms", -1)) == firms and int(m.get("seed", -1)) == seed
+    except (OSError, ValueError):
+        return False
+
+
+def _dev_keys(home: Path) -> dict[str, str]:
+    """Create one development key per role (once) in the untracked `.iprisk/` folder; return them."""
+    from serving.config import load_config
+    from serving.keys import create_key
+
+    plain = home / ".iprisk" / "dev-keys.json"
+    if plain.exists():
+        return json.loads(plain.read_text())
+    cfg = load_config()
+    keys = {role: create_key(cfg.keys_path, role, name=f"dev-{role}") for role in ("credit_officer", "fund_manager", "data_scientist")}
+    from pipelines.report import atomic_write
+
+    atomic_write(plain, json.dumps(keys, indent=1))
+    os.chmod(plain, 0o600)
+    return keys
+
+
+@app.command()
+def run(
+    firms: int = typer.Option(20000, "--firms", min=100, help="Firms in the demo book (≈1.25 loans each)."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the demo book."),
+    out: Path = typer.Option(Path("build/demo"), "--out", help="Folder of the demo book."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train even when champions already exist."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="End by starting the service (and the MLflow UI)."),
+    port: int = typer.Option(3000, "--port", help="Service port (127.0.0.1)."),
+    mlflow_port: int = typer.Option(5000, "--mlflow-port", help="MLflow UI port (127.0.0.1)."),
+) -> None:
+    """Demo book → validation → features → training → registry → service, in one command."""
+    from pipelines import registry, tracking
+    from pipelines.demo_book import generate_book, write_book
+    from pipelines.readers import read_book
+    from pipelines.validation_job import validate_book
+
+    home = tracking.home()
+    t0 = time.perf_counter()
+    if _book_is_current(out, firms, seed):
+        console.print(f"demo book: {out} is current (firms={firms}, seed={seed})")
+    else:
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as prog:
+            task = prog.add_task("generating the demo book", total=1.0)
+            tables = generate_book(firms, seed, progress=lambda stage, done, total: prog.update(task, description=f"demo book: {stage}", completed=done, total=total))
+        write_book(tables, out, seed=seed, n_firms=firms)
+        console.print(f"demo book: {out} ({time.perf_counter() - t0:.1f} s)")
+
+    report = validate_book(out, out / "validation")
+    report.raise_on_violations()
+    tables = read_book(out)
+    from features import FeatureBuilder
+
+    X = FeatureBuilder().fit_transform(tables)
+    loans, outcomes = tables["loans"], tables["outcomes"]
+    years = sorted(loans["origination_date"].dt.year.unique().tolist())
+    t = Table(title="Demo loan book")
+    t.add_column("")
+    t.add_column("value", justify="right")
+    t.add_row("firms / patents / loans", f"{len(tables['firms']):,} / {len(tables['patents']):,} / {len(loans):,}")
+    t.add_row("origination years", f"{years[0]}–{years[-1]}")
+    t.add_row("default rate", f"{outcomes['defaulted'].mean():.2%}")
+    t.add_row("loan amount (CNY)", f"{loans['amount'].sum() / 1e9:,.2f} bn")
+    t.add_row("pledged patents' appraised value (CNY)", f"{X['total_appraised_value'].sum() / 1e9:,.2f} bn")
+    t.add_row("features per loan", f"{X.shape[1]}")
+    console.print(t)
+    console.print(f"validation report: {report.html_path}  (summary {report.json_path})")
+
+    tracking.connect()
+    have = all(registry.alias_version(n) for n in registry.BOOK_MODELS.values())
+    if have and not retrain:
+        console.print(f"champions already in the registry ({tracking.tracking_uri()}); use --retrain to train again")
+    else:
+        from pipelines.commands.train import print_gate
+        from pipelines.train_job import train_book
+
+        res = train_book(out, out_dir=out.parent / "train", progress=lambda m: console.print(f"  · {m}"))
+        m = res["metrics"]
+        console.print(f"trained in {res['seconds']} s: PD AUC {m['pd.auc']:.4f} (oracle {m.get('oracle.auc', float('nan')):.4f}), "
+                      f"scorecard AUC {m['scorecard.auc']:.4f}; report {res['report']}")
+        print_gate(res["gate"])
+
+    keys = _dev_keys(home)
+    console.print("development API keys (stored in .iprisk/dev-keys.json, untracked):")
+    for role, k in keys.items():
+        console.print(f"  {role:15s} {k}")
+    mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+    console.print(f"\nweb page:  http://127.0.0.1:{port}/ui\nAPI docs:  http://127.0.0.1:{port}/docs\nMLflow UI: {mlflow_url}"
+                  f"   (or: mlflow ui --backend-store-uri {tracking.tracking_uri()})")
+    if not serve:
+        return
+    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    ui = subprocess.Popen([mlflow_bin, "ui", "--backend-store-uri", tracking.tracking_uri(), "--host", "127.0.0.1", "--port", str(mlflow_port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        iprisk = shutil.which("iprisk", path=str(Path(sys.executable).parent)) or "iprisk"
+        subprocess.run([iprisk, "serve", "--port", str(port)], check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ui.terminate()

@@ -1,0 +1,188 @@
+"""`iprisk train`, `iprisk evaluate`, `iprisk promote`, `iprisk score`: the data scientist's loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.app import app
+
+console = Console(stderr=True, highlight=False)
+
+
+def _progress(quiet: bool):
+    """A rich status line for each training step (on stderr, so --json stays clean on stdout)."""
+    if quiet:
+        return None, None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False)
+    state = {"task": None}
+
+    def step(msg: str) -> None:
+        if state["task"] is not None:
+            prog.update(state["task"], completed=1, total=1)
+        state["task"] = prog.add_task(msg, total=None)
+
+    return prog, step
+
+
+def print_gate(decisions: list[dict]) -> None:
+    t = Table(title="Promotion gate", show_lines=False)
+    for c in ("model", "version", "decision", "metric", "challenger", "champion", "reason"):
+        t.add_column(c)
+    for d in decisions:
+        fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+        t.add_row(d["model"], d["version"], f"[{'green' if d['decision'] == 'promoted' else 'yellow'}]{d['decision']}[/]",
+                  d["metric"], fmt(d["challenger_metric"]), fmt(d["champion_metric"]) + (f" (v{d['champion_version']})" if d["champion_version"] else ""), d["reason"])
+    console.print(t)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="Loan-book folder (firms/patents/loans/pledges/outcomes .parquet), or a firm-level table of your own (.arff/.csv/.parquet) with --contract."),
+    contract: Optional[Path] = typer.Option(None, "--contract", help="Contract YAML describing your own table (bring-your-own-data)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column of your own table (default: the contract's target)."),
+    cv: Optional[int] = typer.Option(None, "--cv", min=2, max=20, help="Also report K-fold cross-validated AUC (own table)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the validation report (default: a temporary folder; it is logged to MLflow either way)."),
+    no_promote: bool = typer.Option(False, "--no-promote", help="Log the run but register nothing and run no gate."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
+) -> None:
+    """Validate, build features, fit PD + scorecard (+ recovery on a book), evaluate out of time,
+    log to MLflow, register, and run the promotion gate."""
+    from pipelines.report import to_json
+    from pipelines.train_job import train_book, train_table
+
+    prog, step = _progress(as_json)
+    try:
+        if prog:
+            prog.start()
+        if contract is not None or data.is_file():
+            if contract is None:
+                from data_contracts.errors import InputError
+
+                raise InputError(f"{data} is a file: give its contract with --contract FILE (e.g. data_contracts/polish_bankruptcy.yaml)")
+            result = train_table(data, contract, target, cv=cv, out_dir=out, progress=step, promote=not no_promote)
+        else:
+            result = train_book(data, out_dir=out, progress=step, promote=not no_promote)
+        if step:
+            step("done")
+    finally:
+        if prog:
+            prog.stop()
+    if as_json:
+        keep = ("kind", "table", "auc", "cv_auc_mean", "cv_auc_std", "cv_auc_folds", "scorecard_auc", "scorecard_cv_auc_mean", "scorecard_cv_auc_std",
+                "oracle_auc", "run_id", "tracking_uri", "registered_versions", "gate", "report", "report_json", "seconds", "rows", "defaults", "metrics")
+        typer.echo(to_json({k: result[k] for k in keep if k in result}))
+        return
+    m = result["metrics"]
+    t = Table(title=f"Training run {result['run_id']}")
+    t.add_column("metric")
+    t.add_column("LightGBM PD", justify="right")
+    t.add_column("scorecard", justify="right")
+    for k in ("auc", "gini", "ks", "brier", "mean_pd", "default_rate", "jeffreys_pass_share", "hosmer_lemeshow_p", "auc_to_oracle"):
+        if f"pd.{k}" in m:
+            t.add_row(k, f"{m[f'pd.{k}']:.4f}", f"{m.get(f'scorecard.{k}', float('nan')):.4f}")
+    if "cv_auc_mean" in result:
+        t.add_row("cv auc (mean ± sd)", f"{result['cv_auc_mean']:.4f} ± {result['cv_auc_std']:.4f}",
+                  f"{result.get('scorecard_cv_auc_mean', float('nan')):.4f} ± {result.get('scorecard_cv_auc_std', float('nan')):.4f}")
+    if result.get("oracle_auc"):
+        t.add_row("oracle auc (true PD)", f"{result['oracle_auc']:.4f}", "")
+    for k in ("lgd_mae", "lgd_bias", "mean_expected_lgd", "mean_realised_lgd"):
+        if f"recovery.{k}" in m:
+            t.add_row(f"recovery {k}", f"{m[f'recovery.{k}']:.4f}", "")
+    console.print(t)
+    if result.get("gate"):
+        print_gate(result["gate"])
+    console.print(f"validation report: {result['report']}\nMLflow: {result['tracking_uri']} (run {result['run_id']}); {result['seconds']} s")
+
+
+@app.command()
+def evaluate(
+    model: Optional[str] = typer.Option(None, "--model", help="Registered model name (default: the loan-book models)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show champion and challenger of each model side by side: versions, headline metrics, gate verdicts."""
+    from pipelines import registry, tracking
+    from pipelines.report import to_json
+
+    tracking.connect(create_experiment=False)
+    names = [model] if model else list(registry.BOOK_MODELS.values())
+    rows = []
+    for name in names:
+        for alias in (registry.CHAMPION, registry.CHALLENGER):
+            v = registry.alias_version(name, alias)
+            if v is None:
+                continue
+            info = registry.version_info(name, v)
+            head = {k: val for k, val in info["metrics"].items() if k.split(".")[-1] in registry.HEADLINE_METRICS}
+            rows.append({"model": name, "alias": alias, "version": v, "metrics": head,
+                         "gate": {k[5:]: val for k, val in info["tags"].items() if k.startswith("gate.")}})
+    if not rows:
+        from data_contracts.errors import RegistryError
+
+        raise RegistryError(f"registry {tracking.tracking_uri()}: no champion or challenger for {', '.join(names)}; train first (`iprisk train --data DIR`)")
+    if as_json:
+        typer.echo(to_json(rows))
+        return
+    t = Table(title="Models in the registry")
+    for c in ("model", "alias", "version", "auc", "jeffreys pass", "lgd mae", "gate"):
+        t.add_column(c)
+    for r in rows:
+        m = r["metrics"]
+        pick = lambda suffix: next((f"{v:.4f}" for k, v in m.items() if k.endswith(suffix) and not k.startswith("scorecard.") or (r["model"].startswith("iprisk-scorecard") and k == f"scorecard.{suffix}")), "–")  # noqa: E731
+        t.add_row(r["model"], r["alias"], r["version"], pick("auc"), pick("jeffreys_pass_share"), pick("lgd_mae"), r["gate"].get("decision", "–"))
+    Console(highlight=False).print(t)
+
+
+@app.command()
+def promote(
+    model: str = typer.Argument(..., help="Registered model name, e.g. iprisk-pd."),
+    version: str = typer.Argument(..., help="Version to make champion."),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded on the version)."),
+    force: bool = typer.Option(False, "--force", help="Promote even if the version's recorded calibration checks failed."),
+) -> None:
+    """Make a version champion by hand (e.g. after review); the verdict is recorded on the version."""
+    from data_contracts.errors import ModelError
+    from pipelines import registry, tracking
+    from pipelines.promotion import GateConfig, GateDecision, calibration_ok
+    from pipelines.settings import load_section
+
+    tracking.connect(create_experiment=False)
+    info = registry.version_info(model, version)
+    prefix = "scorecard." if model.startswith("iprisk-scorecard") else "pd."
+    metrics = {k[len(prefix):]: v for k, v in info["metrics"].items() if k.startswith(prefix)}
+    ok, why = calibration_ok(metrics, load_section("gate", GateConfig)) if model.startswith("iprisk-pd") else (True, "no calibration check")
+    if not ok and not force:
+        raise ModelError(f"{model} v{version}: {why}; use --force to promote anyway")
+    champ = registry.alias_version(model)
+    d = GateDecision(model, version, "promoted", f"manual: {reason}" + ("" if ok else f" (forced; {why})"), champ, metrics.get("auc"), None, "auc", ok)
+    registry.apply_gate(d, model)
+    print_gate([d.__dict__])
+
+
+@app.command()
+def score(
+    input: Path = typer.Option(..., "--input", help="Loan-book folder, or a .json file of applications ({firm, patents, loan})."),
+    out: Path = typer.Option(..., "--out", help="Output .parquet or .csv, one row per loan."),
+    reasons: int = typer.Option(3, "--reasons", min=0, max=10, help="Reason codes per loan."),
+) -> None:
+    """Batch-score loans with the champion models: PD, grade, LGD, EAD, EL, max loan, price, decision, reasons."""
+    import time
+
+    from pipelines.batch_scoring import read_applications, score_tables, write_scores
+    from pipelines.registry import load_bundle
+
+    t0 = time.perf_counter()
+    bundle = load_bundle()
+    tables = read_applications(input)
+    frame = score_tables(bundle, tables, reasons=reasons)
+    write_scores(frame, out)
+    counts = frame["recommendation"].value_counts().to_dict()
+    console.print(f"scored {len(frame):,} loans with {', '.join(f'{k} v{v}' for k, v in bundle.versions.items())} in {time.perf_counter() - t0:.1f} s "
+                  f"→ {out}  ({', '.join(f'{k}: {v}' for k, v in counts.items())})")
