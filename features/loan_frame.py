@@ -1,0 +1,226 @@
+"""One feature row per loan, from the loan book's tables: the pledged patents' pool, the firm's
+ratios and the loan's structure. The same code serves a 100k-loan training book and a single
+request (one firm, a few patents, one loan).
+
+``FeatureBuilder`` follows scikit-learn's conventions: configuration in ``__init__``, ``fit``
+learns only the citation cohorts (for the OECD normalisation of forward citations), fitted state in
+attributes ending in ``_``, no I/O, picklable. A loan's row depends only on its own firm, loan and
+pledged patents (and on the fitted cohorts), never on the other loans in the batch.
+
+Categories (sector, region, ownership type) are encoded from the contract's allowed values, so no
+fitting is needed for them: ``"codes"`` (default) gives one float code per column in the contract's
+order, to declare as LightGBM ``categorical_feature`` (``categorical_features_``); ``"onehot"`` gives
+one 0/1 column per value, for linear models and scorecards. Unknown values become NaN / all zeros.
+
+``loans.interest_rate`` is not a feature: it is an output of pricing (set after the bank judged the
+risk), so feeding it back would leak that judgement into the PD model, and a new request has no rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, Mapping
+
+import numpy as np
+import pandas as pd
+
+from data_contracts import ContractError, InputError, ModelError, load_contract
+from features.collateral_pool import pool_features
+from features.patent_indicators import (
+    CitationCohorts,
+    category_codes,
+    indicator_columns,
+    pledge_positions,
+    pledged_patent_indicators,
+    require_columns,
+    years_between,
+)
+from features.specs import (
+    ENHANCEMENT_COLUMNS,
+    FIRM_CATEGORIES,
+    PATENT_SOURCE_COLUMNS,
+    FeatureSpec,
+    categorical_feature_names,
+    feature_specs,
+    firm_numeric_columns,
+    monotone_constraints,
+)
+
+Tables = Mapping[str, pd.DataFrame]
+TABLES = ("firms", "patents", "loans", "pledges")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Settings of the loan feature frame (section ``features`` of ``pipelines/iprisk.yaml``).
+
+    min_cohort_size: fewest patents a filing-year x IPC-section cohort needs for its own mean
+        forward citations; smaller cohorts use their section's mean (default 20).
+    categorical_encoding: ``"codes"`` (float codes, LightGBM categorical) or ``"onehot"``.
+    ltv_cap: largest loan-to-value reported, and the value when nothing of value is pledged (default 10).
+    coverage_cap: largest coverage after enhancements reported, and the value when enhancements
+        cover the whole loss (default 100).
+    """
+
+    min_cohort_size: int = 20
+    categorical_encoding: Literal["codes", "onehot"] = "codes"
+    ltv_cap: float = 10.0
+    coverage_cap: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.categorical_encoding not in ("codes", "onehot"):
+            raise ContractError(f"features: categorical_encoding must be 'codes' or 'onehot', got {self.categorical_encoding!r}")
+        if int(self.min_cohort_size) < 1:
+            raise ContractError(f"features: min_cohort_size must be >= 1, got {self.min_cohort_size}")
+        if not (self.ltv_cap > 0 and self.coverage_cap > 0):
+            raise ContractError(f"features: ltv_cap and coverage_cap must be > 0, got {self.ltv_cap}, {self.coverage_cap}")
+
+
+def _table(tables: Tables, name: str) -> pd.DataFrame:
+    try:
+        frame = tables[name]
+    except KeyError:
+        raise InputError(f"features: table '{name}' is missing; need {list(TABLES)}") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"features: table '{name}' must be a pandas DataFrame, got {type(frame).__name__}")
+    return frame
+
+
+@lru_cache(maxsize=8)
+def _required(table: str) -> tuple[str, ...]:
+    """Columns of ``table`` the features read: the specs' sources plus the keys."""
+    keys = {"firms": ("firm_id",), "patents": ("patent_id",), "loans": ("loan_id", "firm_id"), "pledges": ("loan_id", "patent_id")}
+    cols = [q.split(".", 1)[1] for s in feature_specs() for q in s.source_columns if q.startswith(table + ".")]
+    if table == "patents":
+        cols += list(PATENT_SOURCE_COLUMNS)
+    return tuple(dict.fromkeys([*keys[table], *cols]))
+
+
+@lru_cache(maxsize=1)
+def _firm_numeric() -> tuple[tuple[str, bool], ...]:
+    """(column, is money in CNY) for the numeric firm features."""
+    firms = load_contract("firms")
+    return tuple((name, firms.column(name).unit == "CNY") for name in firm_numeric_columns())
+
+
+@lru_cache(maxsize=1)
+def _firm_categories() -> tuple[tuple[str, list[str]], ...]:
+    firms = load_contract("firms")
+    return tuple((name, list(firms.column(name).allowed or ())) for name in FIRM_CATEGORIES)
+
+
+def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
+    return frame[col].to_numpy(dtype=float, na_value=np.nan)
+
+
+class FeatureBuilder:
+    """tables (firms, patents, loans, pledges) -> one float64 feature row per loan.
+
+    ``fit(tables)`` learns ``cohorts_`` (``CitationCohorts``) from ``tables["patents"]`` and sets
+    ``feature_names_`` (column order), ``categorical_features_`` (for LightGBM),
+    ``monotone_constraints_`` (aligned to ``feature_names_``) and ``specs_``.
+    ``transform(tables)`` returns a DataFrame indexed by ``loan_id`` (order of ``tables["loans"]``)
+    with columns ``feature_names_``, all float64.
+    """
+
+    def __init__(self, config: FeatureConfig | None = None):
+        self.config = config if config is not None else FeatureConfig()
+
+    # -- scikit-learn protocol -------------------------------------------------------------
+    def fit(self, tables: Tables, y=None) -> "FeatureBuilder":
+        patents = _table(tables, "patents")
+        self.cohorts_ = CitationCohorts.learn(patents, self.config.min_cohort_size)
+        enc = self.config.categorical_encoding
+        self.specs_: tuple[FeatureSpec, ...] = feature_specs(enc)
+        self.feature_names_: list[str] = [s.name for s in self.specs_]
+        self.categorical_features_: list[str] = list(categorical_feature_names(enc))
+        self.monotone_constraints_: list[int] = monotone_constraints(self.feature_names_)
+        return self
+
+    def fit_transform(self, tables: Tables, y=None) -> pd.DataFrame:
+        return self.fit(tables).transform(tables)
+
+    def get_feature_names_out(self) -> np.ndarray:
+        self._check_fitted()
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cohorts_"):
+            raise ModelError("features: FeatureBuilder is not fitted; call fit(tables) first")
+
+    # -- features ------------------------------------------------------------------------------
+    def pledge_indicators(self, tables: Tables) -> pd.DataFrame:
+        """Patent indicators per pledge, valued at origination, indexed by (loan_id, patent_id)."""
+        self._check_fitted()
+        return pledged_patent_indicators(
+            _table(tables, "patents"), _table(tables, "loans"), _table(tables, "pledges"), self.cohorts_
+        )
+
+    def transform(self, tables: Tables) -> pd.DataFrame:
+        self._check_fitted()
+        frames = {name: _table(tables, name) for name in TABLES}
+        for name, frame in frames.items():
+            require_columns(frame, name, _required(name))
+        firms, patents, loans, pledges = (frames[n] for n in TABLES)
+        n = len(loans)
+        cfg = self.config
+
+        # pool of pledged patents, valued at each loan's origination date
+        loan_pos, patent_pos = pledge_positions(patents, loans, pledges)
+        origination = loans["origination_date"].to_numpy()
+        indicators = indicator_columns(patents, origination[loan_pos], self.cohorts_, rows=patent_pos)
+        cols: dict[str, np.ndarray] = pool_features(indicators, loan_pos, n)
+
+        # firm
+        firm_index = pd.Index(firms["firm_id"])
+        if not firm_index.is_unique:
+            dupes = firm_index[firm_index.duplicated()].unique().tolist()
+            raise InputError(f"features: firms.firm_id: rule 'unique' broken, e.g. {dupes[:5]}")
+        firm_pos = firm_index.get_indexer(loans["firm_id"])
+        if (firm_pos < 0).any():
+            bad = pd.unique(loans["firm_id"].to_numpy()[firm_pos < 0])[:5].tolist()
+            raise InputError(
+                f"features: loans.firm_id: rule 'foreign_key' (firms.firm_id) broken by {int((firm_pos < 0).sum())} row(s); e.g. {bad}"
+            )
+        for name, is_money in _firm_numeric():
+            x = _num(firms, name)[firm_pos]
+            if is_money:
+                cols[f"log_{name}"] = np.log1p(np.maximum(x, 0.0))
+            else:
+                cols[name] = x
+        cols["firm_age_years"] = years_between(origination, firms["founding_date"].to_numpy()[firm_pos])
+        for name, allowed in _firm_categories():
+            codes = category_codes(firms[name], allowed)[firm_pos]
+            if cfg.categorical_encoding == "codes":
+                cols[f"{name}_code"] = np.where(codes >= 0, codes, np.nan).astype(float)
+            else:
+                for i, v in enumerate(allowed):
+                    cols[f"{name}__{v}"] = (codes == i).astype(float)
+
+        # loan structure (CNY; shares are fractions)
+        amount = _num(loans, "amount")
+        total = cols["total_appraised_value"]
+        enhancement = np.clip(sum(np.nan_to_num(_num(loans, c)) for c in ENHANCEMENT_COLUMNS), 0.0, 1.0)
+        uncovered = amount * (1.0 - enhancement)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ltv = np.where(total > 0, amount / np.where(total > 0, total, 1.0), cfg.ltv_cap)
+            coverage = np.where(uncovered > 0, total / np.where(uncovered > 0, uncovered, 1.0), cfg.coverage_cap)
+            cols["amount_to_assets"] = amount / _num(firms, "total_assets")[firm_pos]
+        cols["log_amount"] = np.log(np.maximum(amount, 1.0))
+        cols["term_months"] = _num(loans, "term_months")
+        cols["enhancement_share"] = enhancement
+        cols["ltv"] = np.minimum(ltv, cfg.ltv_cap)
+        cols["coverage_after_enhancements"] = np.minimum(coverage, cfg.coverage_cap)
+
+        index = pd.Index(loans["loan_id"], name="loan_id")
+        if not index.is_unique:
+            dupes = index[index.duplicated()].unique().tolist()
+            raise InputError(f"features: loans.loan_id: rule 'unique' broken, e.g. {dupes[:5]}")
+        missing = [c for c in self.feature_names_ if c not in cols]
+        if missing:  # a spec without code: a programming error, not a user's
+            raise ModelError(f"features: no code computes feature(s) {missing}")
+        out = np.empty((n, len(self.feature_names_)), dtype=np.float64)
+        for j, c in enumerate(self.feature_names_):
+            out[:, j] = cols[c]
+        return pd.DataFrame(out, index=index, columns=list(self.feature_names_))
