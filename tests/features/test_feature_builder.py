@@ -149,6 +149,12 @@ def test_edge_cases_no_pledges_zero_values_and_repledged_patent(builder, book):
     assert two.iloc[0]["pledged_patents"] == two.iloc[1]["pledged_patents"] == len(req["pledges"])
 
 
+def test_empty_batch_gives_an_empty_frame_with_all_columns(builder, book):
+    X = builder.transform({**book, "loans": book["loans"].head(0)})
+    assert X.shape == (0, len(builder.feature_names_))
+    assert list(X.columns) == builder.feature_names_ and (X.dtypes == np.float64).all()
+
+
 def test_onehot_encoding(book):
     b = FeatureBuilder(FeatureConfig(categorical_encoding="onehot", min_cohort_size=5)).fit(book)
     X = b.transform(book)
