@@ -54,8 +54,8 @@ from data_contracts.validate import (
     sum_columns,
 )
 
-NUMBER_REGEX = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity)\s*$"
-INTEGER_REGEX = r"^\s*[-+]?\d+(\.0*)?\s*$"
+NUMBER_REGEX = r"^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|infinity)\s*$"
+INTEGER_REGEX = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
 RAW_SUFFIX = "__raw"
 
 
@@ -285,8 +285,8 @@ class GxRunner:
         *, table_rules: bool = True,
     ) -> GxTableResult:
         """Run the contract's suite on ``df``; violations use the fast validator's names."""
-        prep = prepare_frame(df, contract, tables)
         refs = _typed_tables(tables) if tables else None
+        prep = prepare_frame(df, contract, refs)
         suite = compile_suite(contract, prep, refs, table_rules=table_rules)
         result = self.run_suite(prep.frame, suite, contract.table)
         return interpret(result, contract, prep)

@@ -39,7 +39,7 @@ from data_contracts.contract import (
     load_contract,
 )
 from data_contracts.errors import ContractViolation, InputError, Violation
-from data_contracts.frames import BOOLEAN_WORDS, NULL_WORDS, TRUE_WORDS, TypeIssue, coerce_with_issues
+from data_contracts.frames import ATTRS_KEY, BOOLEAN_WORDS, NULL_WORDS, TRUE_WORDS, TypeIssue, coerce_with_issues
 
 RULES: tuple[str, ...] = (
     "missing_column", "type", "not_null", "min", "max", "allowed", "pattern", "unique", "foreign_key",
@@ -177,6 +177,9 @@ def _date_order_mask(series: list[pd.Series]) -> np.ndarray:
 def _typed_tables(tables: Mapping[str, pd.DataFrame] | None) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     for name, t in (tables or {}).items():
+        if ATTRS_KEY in t.attrs:  # coerced already
+            out[name] = t
+            continue
         try:
             out[name], _ = coerce_with_issues(t, load_contract(name), strict=False)
         except Exception:  # an unknown table name: use as given
