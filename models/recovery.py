@@ -32,9 +32,10 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, cross_val_predict
 
 from data_contracts.errors import ContractError, ModelError
-from models.lgd import loss_given_default
+from models.lgd import discount_factor, loss_given_default
 
 _EPS = 1e-4
+_CHUNK_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,16 @@ class RecoveryModel(BaseEstimator):
         Money arguments in one currency (CNY); shares are fractions of the loss; ``discount_rate``
         per year (the pipeline passes settings ``recovery_arithmetic.discount_rate``).
         """
-        return self.lgd_function(X, total_appraised_value, guarantee_share, insurance_share, compensation_share, discount_rate)(exposure_at_default)
+        df = self._frame(X)
+        n = len(df)
+        args = [np.broadcast_to(np.asarray(a, float), (n,)) for a in
+                (exposure_at_default, total_appraised_value, guarantee_share, insurance_share, compensation_share)]
+        out = np.empty(n)
+        for lo in range(0, n, _CHUNK_ROWS):  # bounds memory at _CHUNK_ROWS × K × J nodes
+            sl = slice(lo, lo + _CHUNK_ROWS)
+            ead, v, g, i, c = (a[sl] for a in args)
+            out[sl] = self.lgd_function(df.iloc[sl], v, g, i, c, discount_rate)(ead)
+        return out
 
     def lgd_function(
         self,
@@ -283,21 +293,27 @@ class RecoveryModel(BaseEstimator):
 
         The disposal distribution is computed once, so the callable is cheap enough for
         ``models.decision.max_loan_amount`` and ``models.explain.counterfactual_amount`` bisection.
+        It holds 2 × n × n_price_nodes × n_year_nodes floats (7 kB per loan by default): call it on
+        batches of up to some ten thousand loans.
         """
         p, f_nodes, t_nodes = self._nodes(X)
         n = len(p)
         r = float(discount_rate)
         v = np.broadcast_to(np.asarray(total_appraised_value, float), (n,))
-        g, i, cshare = (np.broadcast_to(np.asarray(a, float), (n,))[:, None] for a in (guarantee_share, insurance_share, compensation_share))
-        proceeds = f_nodes * v[:, None]
+        g, i, cshare = (np.broadcast_to(np.asarray(a, float), (n,)) for a in (guarantee_share, insurance_share, compensation_share))
+        # present value of the sale at every (price, time) node, sorted per loan, with prefix sums:
+        # E[(EAD − PV)⁺ | sold] = (m·EAD − Σ_{k<m} PV_(k)) / N with m = #{PV < EAD}
+        pv = np.sort((f_nodes[:, :, None] * v[:, None, None] * discount_factor(t_nodes, r)[:, None, :]).reshape(n, -1), axis=1)
+        n_nodes = pv.shape[1]
+        prefix = np.concatenate([np.zeros((n, 1)), np.cumsum(pv, axis=1)], axis=1)
+        rows = np.arange(n)
 
         def lgd(exposure_at_default: ArrayLike) -> NDArray[np.float64]:
-            ead = np.broadcast_to(np.asarray(exposure_at_default, float), (n,))[:, None]
-            sold = np.zeros(n)
-            for j in range(t_nodes.shape[1]):  # loop over time nodes keeps memory at n × K
-                sold += loss_given_default(ead, proceeds, t_nodes[:, j : j + 1], r, g, i, cshare).mean(axis=1)
-            sold /= t_nodes.shape[1]
-            unsold = loss_given_default(ead, 0.0, 0.0, r, g, i, cshare)[:, 0]
-            return p * sold + (1.0 - p) * unsold
+            ead = np.broadcast_to(np.asarray(exposure_at_default, float), (n,))
+            m = (pv < ead[:, None]).sum(axis=1)
+            gross_sold = (m * ead - prefix[rows, m]) / n_nodes
+            gross = p * gross_sold + (1.0 - p) * ead  # unsold: nothing recovered
+            # the shared arithmetic on the proceeds that leave exactly the expected gross loss
+            return loss_given_default(ead, ead - gross, 0.0, r, g, i, cshare)
 
         return lgd
