@@ -59,7 +59,7 @@ def main() -> None:
 
     Xtr, s, f, y, *_ = disposal(args.defaults, 1)
     Xte, _, _, _, v, ead, g, lgd = disposal(args.n, 2)
-    for name, cfg in [("lightgbm", RecoveryConfig()), ("linear", RecoveryConfig(sell_estimator="logistic", price_estimator="linear"))]:
+    for name, cfg in [("lightgbm", RecoveryConfig(years_estimator="linear")), ("linear", RecoveryConfig(sell_estimator="logistic", price_estimator="linear"))]:
         m, t_fit = _timed(lambda: RecoveryModel(cfg).fit(Xtr, s, f, y))
         e, t_pred = _timed(lambda: m.expected_lgd(Xte, ead, v, g, 0.0, 0.0, 0.08))
         rows.append((f"recovery fit ({name})", f"{args.defaults} defaults", f"{t_fit:.2f} s", ""))

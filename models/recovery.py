@@ -45,7 +45,8 @@ class RecoveryConfig:
     ``min_defaults`` = 50 defaulted loans and ``min_sold`` = 20 sold pledges: below that a fitted
     disposal model says nothing a constant would not. ``sell_estimator``: ``lightgbm`` (sigmoid-
     calibrated, cross-fitted) or ``logistic``; ``price_estimator`` / ``years_estimator``:
-    ``lightgbm``, ``linear`` (ridge) or ``mean``. ``price_fraction_cap`` = 1.5: the largest sale
+    ``lightgbm``, ``linear`` (ridge) or ``mean`` (default for years: workout time is mostly court and
+    auction calendar, and a regression on a few dozen sales extrapolates badly). ``price_fraction_cap`` = 1.5: the largest sale
     price as a fraction of appraised value the logit link allows. ``residuals``: ``normal``
     (logit-normal price) or ``empirical``. ``n_price_nodes`` = 64, ``n_year_nodes`` = 7: quantile
     quadrature sizes. LightGBM: ``n_estimators`` = 200,
@@ -57,7 +58,7 @@ class RecoveryConfig:
     min_sold: int = 20
     sell_estimator: str = "lightgbm"
     price_estimator: str = "lightgbm"
-    years_estimator: str = "linear"
+    years_estimator: str = "mean"
     price_fraction_cap: float = 1.5
     residuals: str = "normal"
     n_price_nodes: int = 64

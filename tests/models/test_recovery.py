@@ -41,7 +41,7 @@ def test_set():
 
 
 CONFIGS = {
-    "lightgbm": RecoveryConfig(),
+    "lightgbm": RecoveryConfig(years_estimator="linear"),
     "linear": RecoveryConfig(sell_estimator="logistic", price_estimator="linear", years_estimator="mean", residuals="empirical"),
 }
 
