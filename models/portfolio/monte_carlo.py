@@ -107,7 +107,7 @@ def probit_lgd_params(mean: NDArray[np.float64], vol: NDArray[np.float64]) -> tu
 class _Sector:
     index: NDArray[np.int64]  # loans of this sector
     table: NDArray[np.float32]  # (G, n_s) conditional PD on the factor grid
-    loss: NDArray[np.float32]  # (n_s,) w_i * E[LGD_i]
+    loss: NDArray[np.float64]  # (n_s,) w_i * E[LGD_i]
     weight: NDArray[np.float64]  # (n_s,) w_i
     mu: NDArray[np.float64]
     s: NDArray[np.float64]
@@ -143,7 +143,7 @@ def simulate_losses(
             x = (c[None, :] - math.sqrt(rho) * grid[:, None]) / math.sqrt(1 - rho)
         table = ndtr(np.where(np.isnan(x), c[None, :], x))
         sectors.append(_Sector(idx, table.astype(np.float32),
-                               (w[idx] * lgd[idx]).astype(np.float32), w[idx], mu_all[idx], s_all[idx],
+                               w[idx] * lgd[idx], w[idx], mu_all[idx], s_all[idx],
                                bool(np.any(s_all[idx] > 0)), float(sector_tau[code])))
     n_active = max(int(keep.sum()), 1)
     chunk = int(config.chunk_memory_mb * 2**20 / (_BYTES_PER_LOAN_PATH * n_active))
