@@ -49,7 +49,7 @@ def main() -> None:
     wall = time.perf_counter() - t
     m = res["metrics"]
     rows = m.get("pd.default_rate")
-    print(f"\nwhole train: {wall:.1f} s (target ≤ 120 s)  rows: {res.get('metrics') and ''}")
+    print(f"\nwhole train: {wall:.1f} s (target ≤ 120 s)")
     print(f"PD out-of-time AUC {m['pd.auc']:.4f} | oracle AUC {m['oracle.auc']:.4f} | ratio {m['pd.auc_to_oracle']:.4f} (target ≥ 0.98)")
     print(f"scorecard AUC {m['scorecard.auc']:.4f} | ratio {m['scorecard.auc_to_oracle']:.4f}")
     print(f"mean PD {m['pd.mean_pd']:.4%} vs observed {rows:.4%} [95% {m['pd.default_rate_lo95']:.4%}, {m['pd.default_rate_hi95']:.4%}] "
