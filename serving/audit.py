@@ -1,0 +1,156 @@
+"""The audit trail: every scored decision, appended once, durable before the answer is sent.
+
+Backends: SQLite in WAL mode with `synchronous=FULL` (default; a row is acknowledged only after
+its commit reached the disk) or PostgreSQL when the URL starts with `postgresql://` (needs the
+`psycopg` package). The table is append-only: SQLite triggers refuse UPDATE and DELETE.
+
+Row: request_id, recorded_at (UTC ISO-8601), endpoint, caller, role, inputs (JSON),
+outputs (JSON), model_versions (JSON name → version).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from data_contracts.errors import InputError
+
+COLUMNS = ("request_id", "recorded_at", "endpoint", "caller", "role", "inputs", "outputs", "model_versions")
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+  request_id TEXT PRIMARY KEY,
+  recorded_at TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  role TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  outputs TEXT NOT NULL,
+  model_versions TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+  request_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, endpoint TEXT NOT NULL,
+  caller TEXT NOT NULL, role TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
+  model_versions TEXT NOT NULL)
+"""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One decision as stored; `inputs`, `outputs` and `model_versions` are parsed JSON."""
+
+    request_id: str
+    recorded_at: str
+    endpoint: str
+    caller: str
+    role: str
+    inputs: Any
+    outputs: Any
+    model_versions: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in COLUMNS}
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), default=str, allow_nan=False)
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class AuditLog:
+    """Append-only decision log at `url` (`sqlite:///path` or `postgresql://…`). Thread-safe."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._lock = threading.Lock()
+        if url.startswith("sqlite:///"):
+            self.kind = "sqlite"
+            path = Path(url[len("sqlite:///"):])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = path
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SQLITE_SCHEMA)
+            self._ph = "?"
+        elif url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            self.kind = "postgresql"
+            try:
+                import psycopg
+            except ImportError as e:
+                raise InputError(
+                    f"audit_url {url.split('@')[-1]!r} is PostgreSQL but the 'psycopg' package is not installed"
+                ) from e
+            self._conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+            self._conn.execute(_PG_SCHEMA)
+            self._ph = "%s"
+        else:
+            raise InputError(f"audit_url {url!r}: expected sqlite:///PATH or postgresql://…")
+
+    def append(self, request_id: str, endpoint: str, caller: str, role: str, inputs: Any, outputs: Any,
+               model_versions: dict[str, str], recorded_at: str | None = None) -> None:
+        """Write one decision and commit it; returns only once it is durable."""
+        row = (request_id, recorded_at or now_utc(), endpoint, caller, role, _dumps(inputs), _dumps(outputs),
+               _dumps(model_versions))
+        self.append_many([row])
+
+    def append_many(self, rows: list[tuple]) -> None:
+        """Write several rows (tuples in `COLUMNS` order, JSON already dumped) in one commit."""
+        sql = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join([self._ph] * len(COLUMNS))})"
+        with self._lock:
+            if self.kind == "sqlite":
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(sql, rows)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            else:
+                with self._conn.transaction():
+                    with self._conn.cursor() as cur:
+                        cur.executemany(sql, rows)
+
+    def get(self, request_id: str) -> AuditRecord | None:
+        sql = f"SELECT {', '.join(COLUMNS)} FROM decisions WHERE request_id = {self._ph}"
+        with self._lock:
+            row = self._conn.execute(sql, (request_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(zip(COLUMNS, row))
+        for k in ("inputs", "outputs", "model_versions"):
+            d[k] = json.loads(d[k])
+        return AuditRecord(**d)
+
+    def request_ids(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT request_id FROM decisions").fetchall()}
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
+
+    def recent(self, n: int = 20) -> list[tuple[str, str, str, str]]:
+        """The last `n` rows as (request_id, recorded_at, endpoint, caller)."""
+        sql = f"SELECT request_id, recorded_at, endpoint, caller FROM decisions ORDER BY recorded_at DESC LIMIT {int(n)}"
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(sql).fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,146 @@
+"""Access control and request bounds, as one pure ASGI middleware in front of every route.
+
+- Each request gets a request id (`X-Request-ID` response header, `scope["state"]["request_id"]`).
+- Bodies over `max_request_bytes` → 413, before anything parses them.
+- Routes in `ROUTE_ROLES` need an API key (`X-API-Key: ipr_…` or `Authorization: Bearer ipr_…`):
+  no key or an unknown key → 401, a key whose role is not allowed → 403. The caller lands in
+  `scope["state"]["caller"]`. Everything else (web page, health, metrics, API docs) is public.
+The key file is re-read when it changes, so `iprisk keys create` takes effect without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from serving.keys import KeyStore
+
+ROUTE_ROLES: dict[str, frozenset[str]] = {
+    "/v1/loans/score": frozenset({"credit_officer"}),
+    "/v1/loans/score-batch": frozenset({"credit_officer"}),
+    "/v1/collateral/value": frozenset({"credit_officer", "fund_manager"}),
+    "/v1/trust/tranches": frozenset({"fund_manager"}),
+    "/v1/models": frozenset({"data_scientist"}),
+    "/v1/models/reload": frozenset({"data_scientist"}),
+    "/v1/pd": frozenset({"credit_officer", "data_scientist"}),
+    "/v1/noop": frozenset({"credit_officer", "fund_manager", "data_scientist"}),
+}
+"""Path → roles allowed to call it. The single place access rules live (docs/api.md shows them)."""
+
+
+def _json_response(status: int, body: dict[str, Any], request_id: str, extra: list | None = None):
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+               (b"x-request-id", request_id.encode())] + (extra or [])
+    return {"type": "http.response.start", "status": status, "headers": headers}, {
+        "type": "http.response.body", "body": payload}
+
+
+def _runtime_settings() -> tuple[str, int]:
+    from serving.runtime import current
+
+    rt = current()
+    if rt is None:  # before the service instance exists: nothing protected can run anyway
+        from serving.config import load_config
+
+        cfg = load_config()
+    else:
+        cfg = rt.cfg
+    return str(cfg.keys_path), cfg.max_request_bytes
+
+
+class GuardMiddleware:
+    """ASGI middleware: request id, size bound, API-key roles (see module docstring)."""
+
+    def __init__(self, app: Any, settings: Any = None):
+        """`settings()` → (keys file path, max request bytes); default: the running service's config."""
+        self.app = app
+        self.settings = settings or _runtime_settings
+        self._store: KeyStore | None = None
+        self._stamp: tuple[Any, float, int] | None = None
+
+    def keys(self) -> KeyStore:
+        self.keys_path = Path(self.settings()[0])
+        try:
+            st = os.stat(self.keys_path)
+            stamp = (self.keys_path, st.st_mtime, st.st_size)
+        except FileNotFoundError:
+            stamp = (self.keys_path, 0.0, -1)
+        if self._store is None or stamp != self._stamp:
+            self._store = KeyStore(self.keys_path)
+            self._stamp = stamp
+        return self._store
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        rid_header = (b"x-request-id", rid.encode())
+
+        async def reply(status: int, error: str, errors: list | None = None, extra: list | None = None):
+            start, body = _json_response(status, {"error": error, "request_id": rid, "errors": errors or []}, rid, extra)
+            await send(start)
+            await send(body)
+
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        max_bytes = int(self.settings()[1])
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                n = int(length)
+            except ValueError:
+                return await reply(400, "bad Content-Length header")
+            if n > max_bytes:
+                return await reply(413, f"request body of {n} bytes exceeds the limit of {max_bytes} bytes",
+                                   [{"path": "body", "rule": "max_bytes", "value": n, "message": ""}])
+        path = scope.get("path", "")
+        roles = ROUTE_ROLES.get(path.rstrip("/") or "/")
+        if roles is not None:
+            key = headers.get("x-api-key")
+            auth = headers.get("authorization", "")
+            if not key and auth.lower().startswith("bearer "):
+                key = auth[7:].strip()
+            if not key:
+                return await reply(401, "missing API key (send it in the X-API-Key header)",
+                                   extra=[(b"www-authenticate", b"ApiKey")])
+            caller = self.keys().verify(key)
+            if caller is None:
+                return await reply(401, "unknown API key", extra=[(b"www-authenticate", b"ApiKey")])
+            if caller.role not in roles:
+                return await reply(403, f"role '{caller.role}' may not call {path} (needs one of {sorted(roles)})")
+            state["caller"] = caller
+
+        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            chunks, total = [], 0
+            while True:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    return
+                chunks.append(msg.get("body", b""))
+                total += len(chunks[-1])
+                if total > max_bytes:
+                    return await reply(413, f"request body exceeds the limit of {max_bytes} bytes")
+                if not msg.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            done = False
+            original = receive
+
+            async def receive():  # noqa: F811 - replay the buffered body once, then the real channel
+                nonlocal done
+                if not done:
+                    done = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await original()
+
+        async def send_with_id(msg):
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": [*msg.get("headers", []), rid_header]}
+            await send(msg)
+
+        return await self.app(scope, receive, send_with_id)

@@ -1,0 +1,187 @@
+"""Request and response models, generated from the data contracts (never a hand-written field list).
+
+`record_model(table)` turns a contract into a pydantic model: each column's type, nullability,
+range (`ge`/`le`), pattern, allowed values (`Literal`), unit and description. These models give
+the OpenAPI document its schemas and catch type errors; the full rule set (date order, column
+order, share sums, references) is then checked by the contracts' fast validator
+(`serving.checks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from data_contracts import load_contract
+from data_contracts.contract import Column
+
+_BASE_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "date": dt.date}
+
+
+def _field(col: Column, optional: bool = False) -> tuple[Any, Any]:
+    typ: Any = Literal[tuple(col.allowed)] if col.allowed else _BASE_TYPES[col.type]
+    desc = col.description + (f" [{col.unit}]" if col.unit else "")
+    kw: dict[str, Any] = {"description": desc}
+    if col.min is not None:
+        kw["ge"] = int(col.min) if col.type == "integer" else col.min
+    if col.max is not None:
+        kw["le"] = int(col.max) if col.type == "integer" else col.max
+    if col.pattern and not col.allowed:
+        kw["pattern"] = col.pattern
+    if col.type == "number":
+        kw["allow_inf_nan"] = False
+    if col.nullable or optional:
+        return Optional[typ], Field(default=None, **kw)
+    return typ, Field(..., **kw)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@lru_cache(maxsize=None)
+def record_model(table: str, omit: tuple[str, ...] = (), optional: tuple[str, ...] = (),
+                 name: str | None = None) -> type[BaseModel]:
+    """A pydantic model for one row of `table`'s contract, leaving out `omit` and making `optional` optional."""
+    contract = load_contract(table)
+    fields = {c.name: _field(c, c.name in optional) for c in contract.columns if c.name not in omit}
+    model = create_model(name or table.capitalize().rstrip("s"), __base__=_Record, **fields)
+    model.__doc__ = contract.description
+    return model
+
+
+Firm = record_model("firms", name="Firm")
+Patent = record_model("patents", optional=("firm_id",), name="Patent")
+Patent.__doc__ = ("A patent (patents contract). `firm_id` defaults to the applicant's; if given, it must equal it.")
+Loan = record_model("loans", optional=("loan_id", "firm_id"), name="LoanRequest")
+Loan.__doc__ = ("The requested loan (loans contract). `loan_id` defaults to one derived from the request id; "
+                "`firm_id`, if given, must equal the firm's.")
+PoolLoan = record_model("pool", name="PoolLoan")
+
+
+class Application(BaseModel):
+    """One loan application: the firm, the patents it pledges and the loan it asks for."""
+
+    model_config = ConfigDict(extra="forbid")
+    firm: Firm  # type: ignore[valid-type]
+    patents: list[Patent] = Field(..., min_length=1, description="Pledged patents (at least one)")  # type: ignore[valid-type]
+    loan: Loan  # type: ignore[valid-type]
+
+
+class BatchRequest(BaseModel):
+    """Several applications scored together (at most `serving.max_batch`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    applications: list[Application] = Field(..., min_length=1)
+
+
+class CollateralRequest(BaseModel):
+    """Patents alone, valued as collateral on `as_of` (default: today)."""
+
+    model_config = ConfigDict(extra="forbid")
+    patents: list[Patent] = Field(..., min_length=1)  # type: ignore[valid-type]
+    as_of: Optional[dt.date] = Field(default=None, description="Valuation date (default: today)")
+
+
+class TrancheRequest(BaseModel):
+    """A trust plan's pool and either attachment points or per-tranche targets."""
+
+    model_config = ConfigDict(extra="forbid")
+    pool: list[PoolLoan] = Field(..., min_length=1)  # type: ignore[valid-type]
+    method: Literal["lhp", "exact", "mc"] = Field("lhp", description="Loss engine: large homogeneous pool, exact finite pool, or Monte Carlo")
+    attachment_points: Optional[list[float]] = Field(
+        default=None, description="Tranche boundaries as fractions of the pool, ascending, in (0, 1)")
+    targets: Optional[dict[str, float]] = Field(
+        default=None, description="Tranche name → target (probability of loss or expected loss, fraction); default: pipelines/tranche_targets.yaml")
+    correlation: Optional[float] = Field(default=None, ge=0.0, le=0.99, description="Asset correlation (fraction)")
+    paths: Optional[int] = Field(default=None, ge=1000, description="Monte Carlo paths (bounded by serving.max_paths)")
+    seed: Optional[int] = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class FieldError(BaseModel):
+    """One broken rule in a request."""
+
+    path: str = Field(..., description="Where, e.g. patents[2].expiry_date")
+    rule: str = Field(..., description="Contract rule or type check that failed")
+    value: Any = Field(default=None, description="The offending value")
+    message: str = ""
+
+
+class ErrorBody(BaseModel):
+    """Body of every 4xx answer."""
+
+    error: str
+    request_id: Optional[str] = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    """One scored application (fields as documented in docs/api.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    loan_id: str
+    probability_of_default: float
+    grade: Any = None
+    recommendation: Any = None
+
+
+class ScoreResponse(BaseModel):
+    request_id: str
+    model_versions: dict[str, str]
+    decision: dict[str, Any]
+
+
+class BatchResponse(BaseModel):
+    request_id: str
+    model_versions: dict[str, str]
+    decisions: list[dict[str, Any]]
+
+
+class CollateralResponse(BaseModel):
+    request_id: str
+    model_versions: dict[str, str]
+    collateral: dict[str, Any]
+
+
+class TrancheResponse(BaseModel):
+    request_id: str
+    model_versions: dict[str, str]
+    result: dict[str, Any]
+
+
+class ModelsResponse(BaseModel):
+    request_id: str
+    model_versions: dict[str, str]
+    metrics: dict[str, dict[str, Any]]
+
+
+class PDRequest(BaseModel):
+    """The PD-only path: loan-level feature rows (as the PD model's signature), one PD per row."""
+
+    records: list[dict[str, float]] = Field(..., min_length=1, max_length=1000)
+
+
+class PDResponse(BaseModel):
+    probability_of_default: list[float]
+
+
+def bounded_requests(cfg: Any) -> tuple[type[BaseModel], ...]:
+    """Request models with the service's configured bounds (patents per application, batch length,
+    pool size) written into the schema, so the OpenAPI document states them."""
+    patents_t = Annotated[list[Patent], Field(min_length=1, max_length=cfg.max_patents,  # type: ignore[valid-type]
+                                              description=f"Pledged patents (1 to {cfg.max_patents})")]
+    app = create_model("Application", __base__=Application, patents=(patents_t, ...))
+    app.__doc__ = Application.__doc__
+    batch = create_model("BatchRequest", __base__=BatchRequest, applications=(
+        Annotated[list[app], Field(min_length=1, max_length=cfg.max_batch,  # type: ignore[valid-type]
+                                   description=f"1 to {cfg.max_batch} applications")], ...))
+    batch.__doc__ = BatchRequest.__doc__
+    coll = create_model("CollateralRequest", __base__=CollateralRequest, patents=(patents_t, ...))
+    coll.__doc__ = CollateralRequest.__doc__
+    pool = create_model("TrancheRequest", __base__=TrancheRequest, pool=(
+        Annotated[list[PoolLoan], Field(min_length=1, max_length=cfg.max_pool)], ...))  # type: ignore[valid-type]
+    pool.__doc__ = TrancheRequest.__doc__
+    return app, batch, coll, pool

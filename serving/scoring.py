@@ -1,0 +1,80 @@
+"""From checked requests to the scoring bundle and back: contract-typed tables, JSON-safe answers.
+
+Shared by the service and by `iprisk audit replay`, so a replay takes exactly the service's path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from data_contracts import load_contract
+from data_contracts.frames import coerce_frame
+
+
+def jsonable(v: Any) -> Any:
+    """Plain JSON values: numpy scalars → Python, dates → ISO strings, NaN/inf → None."""
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [jsonable(x) for x in v.tolist()]
+    if isinstance(v, (pd.Timestamp, dt.date, dt.datetime)):
+        return v.isoformat()[:10] if isinstance(v, pd.Timestamp) and v == v.normalize() else v.isoformat()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def _frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    contract = load_contract(table)
+    df = pd.DataFrame([dict(r) for r in rows], columns=list(contract.column_names))
+    return coerce_frame(df, contract)
+
+
+def application_tables(apps: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Filled applications → the bundle's tables (firms, patents, loans, pledges), contract-typed.
+
+    A firm or patent appearing in several applications of a batch is listed once.
+    """
+    firms: dict[Any, Mapping] = {}
+    patents: dict[Any, Mapping] = {}
+    loans, pledges = [], []
+    for a in apps:
+        firms.setdefault(a["firm"]["firm_id"], a["firm"])
+        loans.append(a["loan"])
+        for p in a["patents"]:
+            patents.setdefault(p["patent_id"], p)
+            pledges.append({"loan_id": a["loan"]["loan_id"], "patent_id": p["patent_id"]})
+    return {
+        "firms": _frame("firms", list(firms.values())),
+        "patents": _frame("patents", list(patents.values())),
+        "loans": _frame("loans", loans),
+        "pledges": _frame("pledges", pledges),
+    }
+
+
+def score_applications(bundle: Any, apps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Decisions for filled applications, in request order (matched by loan_id)."""
+    out = bundle.score(application_tables(apps))
+    by_id = {str(d["loan_id"]): d for d in out}
+    return [jsonable(by_id[str(a["loan"]["loan_id"])]) for a in apps]
+
+
+def value_collateral(bundle: Any, patents: Sequence[Mapping[str, Any]], as_of: str | dt.date | None) -> dict[str, Any]:
+    """Per-patent value scores, expected liquidation value and LTV cap of a set of patents."""
+    when = pd.Timestamp(as_of or dt.date.today())
+    return jsonable(bundle.value_collateral(_frame("patents", patents), when))
+
+
+def pool_frame(pool: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return _frame("pool", pool)
