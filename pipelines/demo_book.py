@@ -254,10 +254,14 @@ def generate_book(
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` to a temp file in ``path``'s folder, then rename it over ``path``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -45,9 +45,10 @@ def _pick_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 
 
 def _add_years(dates: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """Same calendar day ``years`` later (29 February becomes 1 March)."""
-    y = dates.astype("datetime64[Y]")
-    return (y + years.astype("timedelta64[Y]")).astype("datetime64[D]") + (dates - y.astype("datetime64[D]"))
+    """Same calendar day ``years`` later (29 February becomes 1 March in a common year)."""
+    month = dates.astype("datetime64[M]")
+    day = dates - month.astype("datetime64[D]")
+    return (month + (12 * np.asarray(years)).astype("timedelta64[M]")).astype("datetime64[D]") + day
 
 
 def _nbinom(rng: np.random.Generator, mean: np.ndarray, shape: float) -> np.ndarray:

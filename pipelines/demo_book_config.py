@@ -85,3 +85,18 @@ class DemoBookConfig:
             problems.append("sale_price_concentration must be > 0 and discount_rate > -1")
         if problems:
             raise ContractError("settings section 'demo_book': " + "; ".join(problems))
+
+
+def load_demo_book_config() -> DemoBookConfig:
+    """The config from section ``demo_book`` of the settings file; ``discount_rate`` comes from
+    ``recovery_arithmetic.discount_rate`` unless the section sets it (one rate for both sides)."""
+    import dataclasses
+
+    from pipelines.settings import load_section, raw_section
+
+    cfg = load_section("demo_book", DemoBookConfig)
+    if "discount_rate" not in raw_section("demo_book"):
+        rate = raw_section("recovery_arithmetic").get("discount_rate")
+        if rate is not None:
+            cfg = dataclasses.replace(cfg, discount_rate=float(rate))
+    return cfg

@@ -133,11 +133,6 @@ def disposal_params(quality: np.ndarray, z: np.ndarray, cfg: DemoBookConfig) -> 
     return Disposal(p_sold=p_sold, a=m * k, b=(1.0 - m) * k)
 
 
-def recovery_years(u: np.ndarray, cfg: DemoBookConfig) -> np.ndarray:
-    """Years from default to recovery, from uniforms ``u`` via the Beta(2, 3) quantile."""
-    return cfg.recovery_years_min + (cfg.recovery_years_max - cfg.recovery_years_min) * special.betaincinv(*RECOVERY_BETA, u)
-
-
 def expected_lgd(
     ead: np.ndarray, true_value: np.ndarray, disp: Disposal, kept: np.ndarray, cfg: DemoBookConfig
 ) -> np.ndarray:
