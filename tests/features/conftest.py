@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The repository root first: with tests/conftest.py (no __init__.py) pytest prepends tests/, whose
+# data_contracts/, features/ ... folders would otherwise shadow the packages as namespace packages.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).parent))
 from feature_book import make_tables  # noqa: E402
 
