@@ -214,7 +214,8 @@ def render_figure(result) -> bytes:
     ax1.set_xlim(0, top * 1.05)
     ax1.set_xlabel("pool loss (fraction of notional)")
     ax1.set_title(f"Pool loss distribution ({result.method}); EL {result.expected_loss:.2%}")
-    ax1.legend(fontsize=8, loc="upper right")
+    if ax1.get_legend_handles_labels()[0]:
+        ax1.legend(fontsize=8, loc="upper right")
     names = [t["name"] for t in result.tranches][::-1]
     els = [t["expected_loss"] for t in result.tranches][::-1]
     bars = ax2.bar(names, els, color="#1f4e79")

@@ -95,7 +95,10 @@ def _print_table(console, d: dict, title: str) -> None:
                f"{pool['expected_loss']:.3%}{se}; 99.9% loss {pool['loss_quantiles']['0.999']:.2%}")
     t = Table(title=title, caption=caption, padding=(0, 1))
     for col in ("tranche", "attach-detach", "EL", "P(loss)", f"EL {pool['currency']}", "E\\[return]", "BE DR", "target"):
-        t.add_column(col, justify="left" if col in ("tranche", "target") else "right")
+        if col == "tranche":
+            t.add_column(col, no_wrap=True, min_width=max(len(str(r["name"])) for r in d["tranches"]))
+        else:
+            t.add_column(col, justify="left" if col == "target" else "right")
 
     def pct(v, se=None, digits=2):
         if v is None:
