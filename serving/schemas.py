@@ -87,18 +87,22 @@ class CollateralRequest(BaseModel):
 
 
 class TrancheRequest(BaseModel):
-    """A trust plan's pool and either attachment points or per-tranche targets."""
+    """A trust plan's pool and either attachment points or per-class targets (as `iprisk tranches`)."""
 
     model_config = ConfigDict(extra="forbid")
     pool: list[PoolLoan] = Field(..., min_length=1)  # type: ignore[valid-type]
-    method: Literal["lhp", "exact", "mc"] = Field("lhp", description="Loss engine: large homogeneous pool, exact finite pool, or Monte Carlo")
+    method: Optional[Literal["lhp", "exact", "mc"]] = Field(
+        default=None, description="Loss engine: large homogeneous pool, exact finite pool, or Monte Carlo (default: settings)")
     attachment_points: Optional[list[float]] = Field(
-        default=None, description="Tranche boundaries as fractions of the pool, ascending, in (0, 1)")
+        default=None, min_length=2, max_length=12,
+        description="Tranche boundaries as fractions of the pool, ascending from 0 to 1 (e.g. [0, 0.05, 0.15, 1]); "
+                    "omit to size tranches to the investor-class targets")
+    coupons: Optional[list[float]] = Field(default=None, max_length=11, description="Coupon per tranche (fraction), junior first")
     targets: Optional[dict[str, float]] = Field(
-        default=None, description="Tranche name → target (probability of loss or expected loss, fraction); default: pipelines/tranche_targets.yaml")
+        default=None, description="Investor class → target (fraction) overriding pipelines/tranche_targets.yaml")
     correlation: Optional[float] = Field(default=None, ge=0.0, le=0.99, description="Asset correlation (fraction)")
-    paths: Optional[int] = Field(default=None, ge=1000, description="Monte Carlo paths (bounded by serving.max_paths)")
-    seed: Optional[int] = Field(default=None, ge=0, le=2**31 - 1)
+    paths: Optional[int] = Field(default=None, ge=1000, description="Monte Carlo paths (at most serving.max_paths)")
+    seed: Optional[int] = Field(default=None, ge=0, le=2**31 - 1, description="Monte Carlo seed")
 
 
 class FieldError(BaseModel):

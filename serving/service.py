@@ -136,8 +136,9 @@ class IpriskService:
             self.rt = Runtime.open(load_config())
         except IpriskError as e:
             target = os.environ.get(STARTUP_ERROR_FILE)
-            if target:
+            if target:  # started by `iprisk serve`: hand it the one-line reason and leave quietly
                 Path(target).write_text(f"{type(e).__name__}: {e}\n{e.exit_code}\n", encoding="utf-8")
+                os._exit(e.exit_code)
             raise
 
     # -- loans -----------------------------------------------------------------------------

@@ -176,3 +176,41 @@ def test_openapi_lists_routes_with_contract_schemas(client):
 def test_noop_is_hidden_unless_enabled(client, monkeypatch):
     h = _h(client, "credit_officer")
     assert client.post("/v1/noop", json={}, headers=h).status_code == 200
+
+
+def _pool(n=40, seed=3):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [{"loan_id": f"L{i:06d}", "exposure_at_default": float(rng.uniform(1e6, 5e6)),
+             "probability_of_default": float(rng.uniform(0.01, 0.08)), "loss_given_default": float(rng.uniform(0.4, 0.8)),
+             "sector": "ai_software"} for i in range(n)]
+
+
+def test_tranches_sized_to_targets_and_given_points(client):
+    h = _h(client, "fund_manager")
+    r = client.post("/v1/trust/tranches", json={"pool": _pool(), "method": "lhp"}, headers=h)
+    assert r.status_code == 200, r.text
+    res = r.json()["result"]
+    names = [t["name"] for t in res["tranches"]]
+    assert names[0] == "senior" and res["loss_curve"]["x"] and len(res["loss_curve"]["x"]) == len(res["loss_curve"]["y"])
+    r = client.post("/v1/trust/tranches", json={"pool": _pool(), "method": "exact", "attachment_points": [0, 0.05, 0.2, 1]},
+                    headers=h)
+    assert r.status_code == 200, r.text
+    tr = r.json()["result"]["tranches"]
+    assert [round(t["attachment"], 6) for t in tr] == [0.2, 0.05, 0.0]
+    # a more junior tranche never expects to lose less than a senior one
+    els = [t["expected_loss"] for t in tr]
+    assert els == sorted(els)
+
+
+def test_tranche_input_errors_are_422(client):
+    h = _h(client, "fund_manager")
+    pool = _pool()
+    pool[3]["probability_of_default"] = 1.5
+    r = client.post("/v1/trust/tranches", json={"pool": pool}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "pool[3].probability_of_default"
+    r = client.post("/v1/trust/tranches", json={"pool": _pool(), "attachment_points": [0, 0.5, 0.3, 1]}, headers=h)
+    assert r.status_code == 422 and "increasing" in r.text
+    r = client.post("/v1/trust/tranches", json={"pool": _pool(), "method": "mc", "paths": 10**9}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "paths"

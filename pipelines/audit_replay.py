@@ -1,0 +1,56 @@
+"""Replaying an audited decision: re-score its recorded inputs with its recorded model versions
+through the service's own code path, and list every difference from the recorded outputs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from data_contracts.errors import InputError
+from serving.audit import AuditRecord
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+
+def differences(recorded: Any, replayed: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, recorded, replayed) for every leaf that differs (floats within REL_TOL/ABS_TOL agree)."""
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        out = []
+        for k in sorted(set(recorded) | set(replayed), key=str):
+            out += differences(recorded.get(k), replayed.get(k), f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        if len(recorded) != len(replayed):
+            return [(f"{path}.length", len(recorded), len(replayed))]
+        out = []
+        for i, (a, b) in enumerate(zip(recorded, replayed)):
+            out += differences(a, b, f"{path}[{i}]")
+        return out
+    if isinstance(recorded, (int, float)) and isinstance(replayed, (int, float)) \
+            and not isinstance(recorded, bool) and not isinstance(replayed, bool):
+        if math.isclose(recorded, replayed, rel_tol=REL_TOL, abs_tol=ABS_TOL):
+            return []
+        return [(path, recorded, replayed)]
+    return [] if recorded == replayed else [(path, recorded, replayed)]
+
+
+def replay(record: AuditRecord, tracking_uri: str | None = None) -> Any:
+    """The outputs the recorded inputs give today with the recorded model versions."""
+    from serving import scoring
+
+    if record.endpoint == "trust/tranches":
+        from serving.config import load_config
+        from serving.tranches import evaluate
+
+        return evaluate(record.inputs, load_config())
+    from pipelines.registry import load_bundle
+
+    bundle = load_bundle(tracking_uri=tracking_uri, versions=record.model_versions)
+    if record.endpoint == "loans/score":
+        return scoring.score_applications(bundle, [record.inputs])[0]
+    if record.endpoint == "loans/score-batch":
+        return scoring.score_applications(bundle, record.inputs)
+    if record.endpoint == "collateral/value":
+        return scoring.value_collateral(bundle, record.inputs["patents"], record.inputs.get("as_of"))
+    raise InputError(f"audit record {record.request_id}: cannot replay endpoint {record.endpoint!r}")
