@@ -10,6 +10,7 @@ docs/demo-data.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -302,8 +303,6 @@ def write_book(
 
 
 def _config_dict(config: DemoBookConfig | None) -> dict:
-    import dataclasses
-
     return dataclasses.asdict(config or DemoBookConfig())
 
 

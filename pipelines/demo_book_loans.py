@@ -31,9 +31,6 @@ class Schedule:
     def __len__(self) -> int:
         return len(self.firm)
 
-    def take(self, idx: np.ndarray) -> "Schedule":
-        return Schedule(self.firm[idx], self.seq[idx], self.origination[idx], self.term_months[idx], self.maturity[idx])
-
 
 def add_months(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
     """``dates`` (datetime64[D]) plus ``months`` months of 365.25/12 days, rounded to whole days."""
@@ -125,9 +122,9 @@ def credit_enhancements(region: np.ndarray, cfg: DemoBookConfig, rng: np.random.
 
 
 def interest_rate(year: np.ndarray, bank_pd: np.ndarray, in_fund: np.ndarray) -> np.ndarray:
-    """Annual rate: the year's one-year LPR + 0.8% + 0.8 × the bank's own PD estimate, less a 0.5%
-    subsidy under a government fund scheme; in [2%, 24%], 4 decimals."""
+    """Annual rate: the year's one-year LPR + 0.8% + 0.25 × the bank's own PD estimate, less a 0.5%
+    subsidy under a government fund scheme; in [2%, 15%], 4 decimals."""
     lpr = np.array([P.LPR_1Y.get(int(y), P.LPR_DEFAULT) for y in range(int(year.min()), int(year.max()) + 1)])
     base = lpr[year - year.min()] if len(year) else np.zeros(0)
-    rate = base + 0.008 + 0.8 * bank_pd - 0.005 * in_fund
-    return np.round(np.clip(rate, 0.02, 0.24), 4)
+    rate = base + 0.008 + 0.25 * bank_pd - 0.005 * in_fund
+    return np.round(np.clip(rate, 0.02, 0.15), 4)
