@@ -37,10 +37,11 @@ class ExactConfig:
 
 
 def factor_nodes(n: int, shift: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Gauss-Hermite nodes and weights for E[f(Z)], Z ~ N(shift, 1); nodes with negligible weight dropped."""
+    """Gauss-Hermite nodes and weights for E[f(Z)], Z ~ N(shift, 1); nodes with weight below 1e-16
+    (beyond about 8 standard deviations) are dropped: they cannot move a probability."""
     x, w = hermgauss(n)
     z, w = np.sqrt(2.0) * x + shift, w / np.sqrt(np.pi)
-    keep = w > 1e-300
+    keep = w > 1e-16
     return z[keep], w[keep] / w[keep].sum()
 
 
@@ -81,20 +82,24 @@ def exact_loss(
     nodes = z.size
     P = np.zeros((nodes, size))
     Q = np.zeros((nodes, size))
+    T = np.empty((nodes, size))
     P[:, 0] = 1.0
     m = 1  # active length: P[:, m:] is zero
     for i in range(loss.size):
         pi = p[:, i][:, None]
         ki, fi = int(k[i]), float(frac[i])
         top = m + ki + (1 if fi > 0 else 0)
-        a = P[:, :m]
+        a, t = P[:, :m], T[:, :m]
         np.multiply(a, 1.0 - pi, out=Q[:, :m])
         Q[:, m:top] = 0.0
         if fi > 0:
-            Q[:, ki:ki + m] += a * (pi * (1.0 - fi))
-            Q[:, ki + 1:ki + 1 + m] += a * (pi * fi)
+            np.multiply(a, pi * (1.0 - fi), out=t)
+            np.add(Q[:, ki:ki + m], t, out=Q[:, ki:ki + m])
+            np.multiply(a, pi * fi, out=t)
+            np.add(Q[:, ki + 1:ki + 1 + m], t, out=Q[:, ki + 1:ki + 1 + m])
         else:
-            Q[:, ki:ki + m] += a * pi
+            np.multiply(a, pi, out=t)
+            np.add(Q[:, ki:ki + m], t, out=Q[:, ki:ki + m])
         P, Q = Q, P
         m = top
     probs = wz @ P[:, :m]
