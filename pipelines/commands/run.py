@@ -61,7 +61,7 @@ def run(
 ) -> None:
     """Demo book → validation → features → training → registry → service, in one command."""
     from pipelines import registry, tracking
-    from pipelines.demo_book import generate_book, write_book
+    from pipelines.demo_book import generate_book, load_demo_book_config, write_book
     from pipelines.readers import read_book
     from pipelines.validation_job import validate_book
 
@@ -74,8 +74,9 @@ def run(
 
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("generating the demo book", total=1.0)
-            tables = generate_book(firms, seed, progress=lambda stage, done, total: prog.update(task, description=f"demo book: {stage}", completed=done, total=total))
-        write_book(tables, out, seed=seed, n_firms=firms)
+            cfg = load_demo_book_config()
+            tables = generate_book(firms, seed, config=cfg, progress=lambda stage, done, total: prog.update(task, description=f"demo book: {stage}", completed=done, total=total))
+        write_book(tables, out, seed=seed, n_firms=firms, config=cfg)
         console.print(f"demo book: {out} ({time.perf_counter() - t0:.1f} s)")
 
     report = validate_book(out, out / "validation")
