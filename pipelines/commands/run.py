@@ -61,7 +61,8 @@ def run(
 ) -> None:
     """Demo book → validation → features → training → registry → service, in one command."""
     from pipelines import registry, tracking
-    from pipelines.demo_book import generate_book, load_demo_book_config, write_book
+    from pipelines.demo_book import generate_book, write_book
+    from pipelines.demo_book_config import load_demo_book_config
     from pipelines.readers import read_book
     from pipelines.validation_job import validate_book
 
