@@ -57,6 +57,10 @@ from data_contracts.validate import (
 NUMBER_REGEX = r"^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|infinity)\s*$"
 INTEGER_REGEX = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
 RAW_SUFFIX = "__raw"
+FK_INLINE_MAX = 200
+"""Foreign keys whose parent has at most this many keys are checked with the key list inline in the
+suite (readable in Data Docs); larger ones through a derived "is in parent" flag column (GX copies
+expectation configurations many times, so a 10,000-value set costs seconds per run)."""
 
 
 def quiet_gx() -> None:
@@ -89,6 +93,7 @@ class PreparedFrame:
     missing: list[str]
     joined: dict[str, str] = field(default_factory=dict)  # rule column name → frame column
     sums: dict[tuple[str, ...], str] = field(default_factory=dict)
+    fk_flags: dict[str, str] = field(default_factory=dict)  # FK column → "is in parent" flag column
 
 
 def _shadow(typed: pd.Series, issue: TypeIssue, kind: str) -> pd.Series:
@@ -128,6 +133,17 @@ def prepare_frame(
                         name = c.replace(".", "__")
                         frame[name] = s.to_numpy()
                         prep.joined[c] = name
+        elif isinstance(rule, ForeignKeyRule) and rule.column in cols and rule.ref_table in refs:
+            parent = refs[rule.ref_table]
+            if rule.ref_column in parent.columns:
+                keys = pd.Index(parent[rule.ref_column].dropna().astype("str").unique())
+                if len(keys) > FK_INLINE_MAX:
+                    s = typed[rule.column]
+                    flag = s.astype("str").isin(keys).astype("boolean")
+                    flag[s.isna().to_numpy()] = pd.NA
+                    name = f"__fk__{rule.column}__in__{rule.ref_table}"
+                    frame[name] = flag.to_numpy()
+                    prep.fk_flags[rule.column] = name
         elif isinstance(rule, SumAtMostRule) and set(rule.columns) <= set(cols):
             name = "__sum__" + "__".join(rule.columns)
             frame[name] = sum_columns(typed, rule.columns)
@@ -181,6 +197,10 @@ def compile_suite(
                 column_list=list(rule.columns), ignore_row_if="all_values_are_missing",
                 meta=_meta(",".join(rule.columns), "unique")))
         elif isinstance(rule, ForeignKeyRule) and table_rules and rule.column in have:
+            if rule.column in prep.fk_flags:
+                add(gxe.ExpectColumnValuesToBeInSet(column=prep.fk_flags[rule.column], value_set=[True],
+                                                    meta=_meta(rule.column, "foreign_key")))
+                continue
             parent = (tables or {}).get(rule.ref_table)
             if parent is None or rule.ref_column not in parent.columns:
                 continue

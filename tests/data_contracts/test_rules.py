@@ -172,3 +172,14 @@ def test_record_missing_key_and_extra_keys(clean_book):
     pool = load_contract("pool")
     ok = {"loan_id": "L1", "exposure_at_default": 1e6, "probability_of_default": 0.02, "loss_given_default": 0.4}
     assert check_record(ok, pool) == []  # nullable fields may be absent
+
+
+def test_large_parent_foreign_key_uses_flag_column_in_gx(book, gx_runner, monkeypatch):
+    import data_contracts.gx_suite as gxs
+
+    monkeypatch.setattr(gxs, "FK_INLINE_MAX", 0)
+    _set(book, "pledges", "patent_id", 2, "CN000000000")
+    c = load_contract("pledges")
+    gx = gx_runner.validate(book["pledges"], c, book).violations
+    assert _key(gx) == _key(check_frame(book["pledges"], c, book))
+    assert [(v.column, v.rule, v.examples) for v in gx] == [("patent_id", "foreign_key", ("CN000000000",))]
