@@ -196,16 +196,16 @@ def render_figure(result) -> bytes:
 
     x, y, kind = result.distribution.curve()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    top = max(float(result.distribution.quantile(0.9999)), 1e-3)
     if kind == "density":
         ax1.plot(x, y, color="#1f4e79")
         ax1.fill_between(x, y, alpha=0.2, color="#1f4e79")
         ax1.set_ylabel("density")
-    else:
-        width = (x[1] - x[0]) if len(x) > 1 else 0.01
-        keep = y > 0
-        ax1.bar(x[keep], y[keep], width=width, color="#1f4e79")
-        ax1.set_ylabel("probability")
-    top = max(float(result.distribution.quantile(0.9999)), 1e-3)
+    else:  # probabilities on a grid or a histogram: re-bin into 150 bins up to the 99.99% quantile
+        edges = np.linspace(0.0, top * 1.05, 151)
+        hist, _ = np.histogram(np.clip(x, 0.0, edges[-1]), bins=edges, weights=y)
+        ax1.stairs(hist, edges, fill=True, color="#1f4e79", alpha=0.8)
+        ax1.set_ylabel("probability per bin")
     colors = ["#c0392b", "#e67e22", "#27ae60", "#8e44ad", "#2c3e50"]
     for i, t in enumerate(result.tranches):
         xa = result.enhancement.pool_threshold(t["attachment"])
