@@ -35,15 +35,14 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 BIN = Path(sys.executable).parent
 
 
-def group_rss_mb(pgid: int) -> float:
-    """Resident memory of every process in the group (MB)."""
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (MB)."""
+    from servicekit import descendants
+
     total = 0
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
+    for pid in descendants(root):
+        d = Path("/proc") / str(pid)
         try:
-            if os.getpgid(int(d.name)) != pgid:
-                continue
             for line in (d / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
@@ -155,9 +154,9 @@ def main() -> None:
               f"{os.cpu_count()} CPUs; client and servers on the same machine\n")
 
         print(f"1. load test: {args.clients} clients × {args.load_seconds:.0f} s on POST /v1/loans/score")
-        mem0 = group_rss_mb(srv.proc.pid)
+        mem0 = tree_rss_mb(srv.proc.pid)
         r = asyncio.run(hammer(srv.url + "/v1/loans/score", apps, h, args.load_seconds, args.clients))
-        mem1 = group_rss_mb(srv.proc.pid)
+        mem1 = tree_rss_mb(srv.proc.pid)
         print(line("/v1/loans/score", r))
         print(f"  server memory (RSS, all processes): {mem0:.0f} MB at start → {mem1:.0f} MB at end\n")
 
@@ -187,7 +186,13 @@ def main() -> None:
         print(f"  full/no-op throughput: {r_full['rps'] / r_noop['rps']:.2f} (target ≥ 0.5)")
     finally:
         if ml_proc is not None:
-            os.killpg(ml_proc.pid, signal.SIGTERM)
+            from servicekit import descendants
+
+            for pid in descendants(ml_proc.pid)[::-1]:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             ml_proc.wait(20)
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)

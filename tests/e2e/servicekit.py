@@ -60,28 +60,58 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
 
+    def pids(self) -> list[int]:
+        """The supervisor and all its descendants (BentoML's workers run in their own process groups)."""
+        return descendants(self.proc.pid) if self.proc is not None else []
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (supervisor, BentoML arbiter and workers)."""
-        if self.proc is not None:
+        """Signal the supervisor, the BentoML arbiter and every worker at once."""
+        for pid in self.pids():
             try:
-                os.killpg(self.proc.pid, sig)
+                os.kill(pid, sig)
             except ProcessLookupError:
                 pass
 
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.kill(signal.SIGTERM)
+        family = self.pids()
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
-            self.kill(signal.SIGKILL)
-            self.proc.wait(10)
+            pass
         time.sleep(0.5)
-        self.kill(signal.SIGKILL)  # leftovers of the group, if any
+        for pid in family:  # leftovers (workers are in their own process groups)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
 
     def headers(self, role: str | None) -> dict[str, str]:
         return {"X-API-Key": self.keys[role]} if role else {}
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it (from /proc), parents first."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

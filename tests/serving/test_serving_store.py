@@ -81,3 +81,26 @@ def test_request_models_follow_the_contracts():
             if col.allowed:
                 assert all(a in flat for a in col.allowed)
             assert col.description in p.get("description", "")
+
+
+def test_request_tables_equal_what_coerce_frame_gives(example_app):
+    import copy
+
+    import pandas as pd
+
+    from data_contracts import load_contract
+    from data_contracts.frames import coerce_frame
+    from serving import checks, scoring
+
+    other = copy.deepcopy(example_app)
+    other["firm"]["interest_coverage"] = None
+    other["patents"][0]["grant_date"] = None
+    apps = [checks.fill_application(a, f"L00000000{i}") for i, a in enumerate([example_app, other])]
+    fast = scoring.application_tables(apps)
+    raw = {"firms": [apps[0]["firm"]], "patents": apps[0]["patents"], "loans": [a["loan"] for a in apps],
+           "pledges": [{"loan_id": a["loan"]["loan_id"], "patent_id": p["patent_id"]} for a in apps for p in a["patents"]]}
+    other["firm"]["firm_id"] = example_app["firm"]["firm_id"]  # same firm: listed once
+    for table, df in fast.items():
+        contract = load_contract(table)
+        ref = coerce_frame(pd.DataFrame(raw[table], columns=list(contract.column_names)), contract)
+        pd.testing.assert_frame_equal(df.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=True)
