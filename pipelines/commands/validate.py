@@ -47,6 +47,6 @@ def validate(
                           "[green]pass[/]" if t.success else "[red]FAIL[/]", broken or "-")
         console.print(table)
         if report.html_path:
-            console.print(f"HTML report: {report.html_path}")
-        console.print(f"JSON summary: {report.json_path}  ({report.seconds:.1f} s)")
+            console.print(f"HTML report: {report.html_path}", soft_wrap=True)
+        console.print(f"JSON summary: {report.json_path}  ({report.seconds:.1f} s)", soft_wrap=True)
     report.raise_on_violations()

@@ -37,7 +37,7 @@ def test_cli_valid_book_writes_html_and_json(book_dir, tmp_path, capsys):
     out = tmp_path / "report"
     assert run_cli(["validate", str(book_dir), "--report-dir", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "patents" in printed and "index.html" in printed
+    assert "patents" in printed and f"HTML report: {out / 'index.html'}" in printed
     assert (out / "index.html").is_file()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["success"] is True and summary["violations"] == []
