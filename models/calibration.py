@@ -1,0 +1,65 @@
+"""Platt scaling on a model's raw margin: calibrated log-odds = slope · margin + intercept.
+
+An affine map keeps additive explanations additive: scale each TreeSHAP contribution by the slope
+and add the intercept to the bias term, and the contributions still sum to the calibrated log-odds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from data_contracts.errors import ModelError
+
+
+class AffineCalibrator:
+    """Platt scaling fitted by maximum likelihood (Newton–Raphson) on held-out margins.
+
+    ``min_defaults``: fewest defaults (and non-defaults) the held-out rows must hold.
+    ``ridge``: a tiny L2 penalty on the slope and intercept, so separable data stays finite.
+    Fitted: ``slope_``, ``intercept_``, ``n_``, ``n_defaults_``.
+    """
+
+    def __init__(self, min_defaults: int = 20, ridge: float = 1e-6, max_iter: int = 100):
+        self.min_defaults = min_defaults
+        self.ridge = ridge
+        self.max_iter = max_iter
+
+    def fit(self, margin: Any, y: Any) -> "AffineCalibrator":
+        """``margin``: (n,) raw log-odds scores; ``y``: (n,) 0/1 default flags."""
+        m = np.asarray(margin, dtype="float64").ravel()
+        t = np.asarray(y, dtype="float64").ravel()
+        if m.shape != t.shape:
+            raise ModelError(f"calibration: {m.size} margins but {t.size} default flags")
+        if not np.isfinite(m).all():
+            raise ModelError("calibration: margins must be finite")
+        d = int(t.sum())
+        if min(d, t.size - d) < self.min_defaults:
+            raise ModelError(
+                f"calibration: held-out rows hold {d} default(s) and {t.size - d} non-default(s); "
+                f"at least {self.min_defaults} of each are needed (min_defaults)"
+            )
+        Z = np.column_stack([m, np.ones_like(m)])
+        rate = np.clip(t.mean(), 1e-6, 1 - 1e-6)
+        w = np.array([1.0, np.log(rate / (1 - rate)) - m.mean()])  # start: identity slope, matched mean
+        for _ in range(self.max_iter):
+            p = expit(Z @ w)
+            grad = Z.T @ (p - t) + self.ridge * w
+            hess = (Z * (p * (1 - p))[:, None]).T @ Z + self.ridge * np.eye(2)
+            step = np.linalg.solve(hess, grad)
+            w = w - step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        self.slope_, self.intercept_ = float(w[0]), float(w[1])
+        self.n_, self.n_defaults_ = int(t.size), d
+        return self
+
+    def log_odds(self, margin: Any) -> np.ndarray:
+        """Calibrated log-odds of default, (n,)."""
+        return self.slope_ * np.asarray(margin, dtype="float64") + self.intercept_
+
+    def predict_pd(self, margin: Any) -> np.ndarray:
+        """Calibrated PD, (n,) fractions."""
+        return expit(self.log_odds(margin))
