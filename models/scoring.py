@@ -84,7 +84,7 @@ class ScoringBundle:
         missing = [c for c in self.pd_model.feature_names_ if c not in names]
         if missing:
             raise ModelError(f"PD model expects feature(s) {missing[:5]} that the feature builder does not produce")
-        missing = [c for c in self.recovery_model.feature_names_ if c not in names]
+        missing = [c for c in list(self.recovery_model.feature_names_in_) if c not in names]
         if missing:
             raise ModelError(f"recovery model expects feature(s) {missing[:5]} that the feature builder does not produce")
 
@@ -108,7 +108,7 @@ class ScoringBundle:
         return out
 
     def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame):
-        R = X[list(self.recovery_model.feature_names_)]
+        R = X[list(self.recovery_model.feature_names_in_)]
         return self.recovery_model.lgd_function(
             R, X["total_appraised_value"].to_numpy(float), loans["guarantee_share"].to_numpy(float),
             loans["insurance_share"].to_numpy(float), loans["compensation_share"].to_numpy(float), self.policy.discount_rate,
@@ -220,7 +220,7 @@ class ScoringBundle:
         X = self.features(tables)
         reasons = self.top_reasons(contrib, X)
         cfs = self.counterfactuals(tables, frame) if counterfactual else [None] * len(frame)
-        comps = self.recovery_model.predict_components(X[list(self.recovery_model.feature_names_)])
+        comps = self.recovery_model.predict_components(X[list(self.recovery_model.feature_names_in_)])
         liq = _liquidation_factor(comps, self.policy.discount_rate)
         out = []
         for i, row in enumerate(frame.to_dict(orient="records")):
@@ -257,7 +257,7 @@ class ScoringBundle:
         ind.index = patents["patent_id"].to_numpy()
         scores = patent_value_scores(ind, self.policy.collateral)
         pool = pool_features({k: ind[k].to_numpy(float) for k in ind.columns}, np.zeros(len(ind), dtype=np.int64), 1)
-        R = pd.DataFrame({c: pool.get(c, np.array([np.nan])) for c in self.recovery_model.feature_names_})
+        R = pd.DataFrame({c: pool.get(c, np.array([np.nan])) for c in list(self.recovery_model.feature_names_in_)})
         if "sector_code" in R and sector is not None:
             from data_contracts import load_contract
 

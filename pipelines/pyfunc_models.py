@@ -55,7 +55,7 @@ class RecoveryPyfunc(mlflow.pyfunc.PythonModel):
         self.contract_versions = dict(contract_versions or {})
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:  # noqa: ARG002
-        X = _as_frame(model_input, self.recovery_model.feature_names_)
+        X = _as_frame(model_input, list(self.recovery_model.feature_names_in_))
         comp = self.recovery_model.predict_components(X)
         return pd.DataFrame(comp, index=X.index) if not isinstance(comp, pd.DataFrame) else comp
 

@@ -116,10 +116,10 @@ def pd_metrics(y: np.ndarray, p: np.ndarray, scale, prefix: str = "") -> tuple[d
 
     grades = assign_grade(p, scale)
     jt = M.jeffreys_test(p, y, grades)
-    lo, hi = M.default_rate_interval(y, 0.95)
+    _, lo, hi = M.default_rate_interval(y, 0.95)
     hl_stat, hl_p = M.hosmer_lemeshow(p, y)
-    populated = jt[jt["N"] > 0] if "N" in jt.columns else jt
-    passed = (~populated["flag"].astype(bool)).mean() if len(populated) else float("nan")
+    populated = jt[jt["n"] > 0]
+    passed = (~populated["pd_too_low"].astype(bool)).mean() if len(populated) else float("nan")
     counts = pd.Series(grades).value_counts()
     m = {
         "auc": M.auc(y, p),
@@ -137,7 +137,7 @@ def pd_metrics(y: np.ndarray, p: np.ndarray, scale, prefix: str = "") -> tuple[d
         "grade_herfindahl": M.herfindahl(counts.values),
         "populated_grades": float(len(populated)),
     }
-    return {f"{prefix}{k}": float(v) for k, v in m.items()}, jt
+    return {f"{prefix}{k}": float(v) for k, v in m.items()}, jt.reset_index()
 
 
 def _grade_table(p: np.ndarray, y: np.ndarray, scale) -> pd.DataFrame:
@@ -265,7 +265,10 @@ def train_book(
 
     say("fitting the recovery model on defaulted loans")
     fit_rows = train_m | valid_m
-    rec = _recovery_frame(loans, outcomes, X_all, fit_rows)
+    from models.scoring import recovery_feature_names
+
+    rec_cols = recovery_feature_names(names, {sp.name: sp for sp in feature_specs()})
+    rec = _recovery_frame(loans, outcomes, X_all, fit_rows, rec_cols)
     recovery = RecoveryModel(s["recovery"]).fit(rec["X"], rec["sold"], rec["price_fraction"], rec["years"])
 
     say("evaluating out of time")
@@ -341,12 +344,12 @@ def train_book(
     }
 
 
-def _recovery_frame(loans: pd.DataFrame, outcomes: pd.DataFrame, X_all: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
-    """Disposal outcomes of defaulted loans in `rows`: features, sold flag, price / appraised value, years."""
+def _recovery_frame(loans: pd.DataFrame, outcomes: pd.DataFrame, X_all: pd.DataFrame, rows: np.ndarray, columns: list[str]) -> dict[str, Any]:
+    """Disposal outcomes of defaulted loans in `rows`: collateral features, sold flag, price / appraised value, years."""
     d = rows & outcomes["defaulted"].astype(bool).to_numpy()
     o = outcomes[d]
-    X = X_all[d]
-    value = X["total_appraised_value"].to_numpy(float)
+    X = X_all.loc[d, columns]
+    value = X_all.loc[d, "total_appraised_value"].to_numpy(float)
     price = o["sale_price"].to_numpy(float)
     frac = np.where(value > 0, price / np.where(value > 0, value, 1.0), 0.0)
     years = (pd.to_datetime(o["recovery_date"]) - pd.to_datetime(o["default_date"])).dt.days.to_numpy(float) / 365.25
@@ -360,7 +363,7 @@ def _lgd_eval(recovery, loans, outcomes, X_all, rows, discount_rate) -> dict[str
         return {"metrics": {}, "realised": np.array([]), "expected": np.array([])}
     L = loans[rows]
     exp = recovery.expected_lgd(
-        X_all[rows], L["amount"].to_numpy(float), X_all.loc[rows, "total_appraised_value"].to_numpy(float),
+        X_all.loc[rows, list(recovery.feature_names_in_)], L["amount"].to_numpy(float), X_all.loc[rows, "total_appraised_value"].to_numpy(float),
         L["guarantee_share"].to_numpy(float), L["insurance_share"].to_numpy(float), L["compensation_share"].to_numpy(float), discount_rate,
     )
     real = outcomes[rows]["realised_lgd"].to_numpy(float)

@@ -33,14 +33,14 @@ def _progress(quiet: bool):
 
 
 def print_gate(decisions: list[dict]) -> None:
-    t = Table(title="Promotion gate", show_lines=False)
-    for c in ("model", "version", "decision", "metric", "challenger", "champion", "reason"):
-        t.add_column(c)
+    """One line per gate verdict: model, version, decision, metric against the champion, reason."""
+    fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+    console.print("[bold]Promotion gate[/]")
     for d in decisions:
-        fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
-        t.add_row(d["model"], d["version"], f"[{'green' if d['decision'] == 'promoted' else 'yellow'}]{d['decision']}[/]",
-                  d["metric"], fmt(d["challenger_metric"]), fmt(d["champion_metric"]) + (f" (v{d['champion_version']})" if d["champion_version"] else ""), d["reason"])
-    console.print(t)
+        colour = "green" if d["decision"] == "promoted" else "yellow"
+        champ = f"champion v{d['champion_version']} {fmt(d['champion_metric'])}" if d["champion_version"] else "no champion"
+        console.print(f"  {d['model']} v{d['version']}: [{colour}]{d['decision']}[/] — {d['metric']} {fmt(d['challenger_metric'])} vs {champ}; {d['reason']}",
+                      soft_wrap=True)
 
 
 @app.command()
