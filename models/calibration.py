@@ -15,7 +15,7 @@ from data_contracts.errors import ModelError
 
 
 class AffineCalibrator:
-    """Platt scaling fitted by maximum likelihood (Newton–Raphson) on held-out margins.
+    """Platt scaling fitted by maximum likelihood (damped Newton–Raphson) on held-out margins.
 
     ``min_defaults``: fewest defaults (and non-defaults) the held-out rows must hold.
     ``ridge``: a tiny L2 penalty on the slope and intercept, so separable data stays finite.
@@ -44,13 +44,28 @@ class AffineCalibrator:
         Z = np.column_stack([m, np.ones_like(m)])
         rate = np.clip(t.mean(), 1e-6, 1 - 1e-6)
         w = np.array([1.0, np.log(rate / (1 - rate)) - m.mean()])  # start: identity slope, matched mean
-        for _ in range(self.max_iter):
+
+        def loss(v: np.ndarray) -> float:
+            s = Z @ v
+            return float(np.sum(np.logaddexp(0.0, s) - t * s) + 0.5 * self.ridge * v @ v)
+
+        current = loss(w)
+        for _ in range(self.max_iter):  # Newton-Raphson with backtracking: never increases the loss
             p = expit(Z @ w)
             grad = Z.T @ (p - t) + self.ridge * w
             hess = (Z * (p * (1 - p))[:, None]).T @ Z + self.ridge * np.eye(2)
             step = np.linalg.solve(hess, grad)
-            w = w - step
-            if np.max(np.abs(step)) < 1e-10:
+            size = 1.0
+            while size > 1e-10:
+                trial = w - size * step
+                new = loss(trial)
+                if new <= current:
+                    break
+                size /= 2.0
+            else:
+                break
+            w, improvement, current = trial, current - new, new
+            if np.max(np.abs(size * step)) < 1e-10 or improvement < 1e-12 * max(1.0, abs(current)):
                 break
         self.slope_, self.intercept_ = float(w[0]), float(w[1])
         self.n_, self.n_defaults_ = int(t.size), d

@@ -55,3 +55,14 @@ def test_pickle_round_trip(margins):
     cal = AffineCalibrator().fit(m, y)
     again = pickle.loads(pickle.dumps(cal))
     assert np.array_equal(again.predict_pd(m[:50]), cal.predict_pd(m[:50]))
+
+
+def test_overconfident_margins_converge_to_the_maximum_likelihood_fit():
+    """Margins 50x too steep (as averaged boosters can give) must not make Newton diverge."""
+    rng = np.random.default_rng(8)
+    m = 50 * rng.normal(size=3000)
+    y = (rng.random(m.size) < expit(m / 50 - 2)).astype(int)
+    cal = AffineCalibrator().fit(m, y)
+    ref = LogisticRegression(C=1e12, max_iter=5000).fit(m[:, None], y)
+    assert cal.slope_ == pytest.approx(ref.coef_[0, 0], rel=1e-3)
+    assert cal.intercept_ == pytest.approx(ref.intercept_[0], rel=1e-3)
