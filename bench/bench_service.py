@@ -16,6 +16,7 @@ temporary folder and trains into a temporary registry first. One worker process 
 from __future__ import annotations
 
 import argparse
+import json
 import asyncio
 import os
 import shutil
@@ -109,7 +110,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     args = ap.parse_args()
 
-    from servicekit import Server, book_applications, free_port
+    from servicekit import Server, book_applications, free_port, serving_pins
 
     work = Path(tempfile.mkdtemp(prefix="iprisk-bench-"))
     if args.train:
@@ -128,15 +129,17 @@ def main() -> None:
 
     uri = tracking.tracking_uri()
     tracking.connect(uri, create_experiment=False)
-    pd_version = registry.alias_version(registry.BOOK_MODELS["pd"])
+    pins = serving_pins()
+    versions = json.loads(pins["IPRISK__SERVING__VERSIONS"])
+    pd_version = versions.get(registry.BOOK_MODELS["pd"])
     if pd_version is None:
-        raise SystemExit(f"no champion in {uri}: run `make run` first or pass --train 2500")
+        raise SystemExit(f"no PD model in {uri}: run `make run` first or pass --train 2500")
 
     apps = book_applications(book, 200, seed=1)
     from pipelines.registry import load_bundle
     from serving import checks, scoring
 
-    bundle = load_bundle(uri)
+    bundle = load_bundle(uri, versions=versions)
     filled = [checks.fill_application(a, a["loan"]["loan_id"]) for a in apps]
     X = bundle.features(scoring.application_tables(filled)).astype("float64")
     cols = list(bundle.pd_model.feature_names_) if hasattr(bundle.pd_model, "feature_names_") else list(X.columns)
@@ -144,7 +147,7 @@ def main() -> None:
     pd_records = [{"records": [dict(zip(cols, map(float, row)))]} for row in X.to_numpy()]
     mlflow_records = [{"dataframe_split": {"columns": cols, "data": [list(map(float, row))]}} for row in X.to_numpy()]
 
-    srv = Server(work / "svc", uri, tracking.home(), {"IPRISK__SERVING__BENCH_ENDPOINTS": "true"}).start()
+    srv = Server(work / "svc", uri, tracking.home(), {"IPRISK__SERVING__BENCH_ENDPOINTS": "true", **pins}).start()
     ml_proc = None
     try:
         h = srv.headers("credit_officer")
@@ -162,7 +165,7 @@ def main() -> None:
 
         print(f"2. PD-only path, {args.clients} clients × {args.side_seconds:.0f} s each, one record per request")
         port = free_port()
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
         ml_proc = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", registry.pd_model_uri(pd_version),
                                     "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

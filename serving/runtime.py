@@ -55,6 +55,7 @@ class Runtime:
         self.audit = audit
         self._reload_lock = threading.Lock()
         self.score_batcher = AdaptiveBatcher(self._score_many, max_size=cfg.max_batch)
+        self.pd_batcher = AdaptiveBatcher(self._pd_many, max_size=cfg.pd_batch_max_size)
 
     @classmethod
     def open(cls, cfg: ServingConfig) -> "Runtime":
@@ -69,7 +70,8 @@ class Runtime:
         return {str(k): str(v) for k, v in self.bundle.versions.items()}
 
     def models(self) -> dict[str, Any]:
-        return {"model_versions": self.versions, "metrics": scoring.jsonable(dict(self.bundle.metrics))}
+        return {"model_versions": self.versions, "metrics": scoring.jsonable(dict(self.bundle.metrics)),
+                "pd_features": self.pd_feature_names()}
 
     def reload(self) -> dict[str, str]:
         """Load the registry's champions (or pinned versions) again; keep the old ones on failure."""
@@ -122,9 +124,56 @@ class Runtime:
                           request, result, {})
         return result
 
-    def predict_pd(self, records: list[dict[str, float]]) -> list[float]:
-        """The PD-only path: feature rows → PD per row."""
+    # -- PD-only path -------------------------------------------------------------------------
+    def pd_feature_names(self) -> list[str]:
+        names = getattr(getattr(self.bundle, "pd_model", None), "feature_names_", None)
+        return list(names) if names is not None else []
+
+    def pd_rows(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:
+        """Check feature rows against the PD model's features → (field errors, float64 array (n, k))."""
+        import math
+
+        import numpy as np
+
+        names = self.pd_feature_names()
+        errors: list[dict[str, Any]] = []
+        X = np.empty((len(records), len(names)))
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                errors.append({"path": f"records[{i}]", "rule": "type", "value": rec, "message": "expected an object"})
+                continue
+            for j, f in enumerate(names):
+                v = rec.get(f, _MISSING)
+                if v is _MISSING:
+                    errors.append({"path": f"records[{i}].{f}", "rule": "not_null", "value": None, "message": "feature missing"})
+                elif v is None:
+                    X[i, j] = math.nan  # the model treats it as missing
+                elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    errors.append({"path": f"records[{i}].{f}", "rule": "type", "value": v if isinstance(v, (int, float, str)) else repr(v),
+                                   "message": "expected a finite number or null"})
+                else:
+                    X[i, j] = v
+            unknown = sorted(set(rec) - set(names))
+            for f in unknown[:5]:
+                errors.append({"path": f"records[{i}].{f}", "rule": "unknown_field", "value": rec[f], "message": "not a feature of the PD model"})
+        return errors, X
+
+    def _pd_many(self, blocks: Sequence[Any]) -> list[list[float]]:
+        import numpy as np
         import pandas as pd
 
-        X = pd.DataFrame.from_records(records)
-        return [float(p) for p in self.bundle.predict_pd(X)]
+        names = self.pd_feature_names()
+        X = np.vstack(blocks)
+        p = self.bundle.predict_pd(pd.DataFrame(X, columns=names))
+        out, i = [], 0
+        for b in blocks:
+            out.append([float(v) for v in p[i:i + len(b)]])
+            i += len(b)
+        return out
+
+    async def predict_pd(self, X: Any) -> list[float]:
+        """The PD-only path: checked feature rows (n, k) → PD per row (batched with concurrent calls)."""
+        return await self.pd_batcher.submit(X)
+
+
+_MISSING = object()

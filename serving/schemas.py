@@ -160,6 +160,7 @@ class ModelsResponse(BaseModel):
     request_id: str
     model_versions: dict[str, str]
     metrics: dict[str, dict[str, Any]]
+    pd_features: list[str] = Field(default_factory=list, description="Feature names the PD-only path POST /v1/pd expects")
 
 
 class PDRequest(BaseModel):

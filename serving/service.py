@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import bentoml
 from fastapi import FastAPI, Request, Security
+from pydantic import Field
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
@@ -234,13 +235,20 @@ class IpriskService:
     def ui(self):
         return FileResponse(STATIC / "index.html")
 
-    # -- PD-only path (BentoML adaptive batching) -----------------------------------------
-    @bentoml.api(route="/v1/pd", batchable=True, max_batch_size=CFG.pd_batch_max_size,
-                 max_latency_ms=max(CFG.pd_batch_max_latency_ms, 1))
-    def pd(self, records: list[dict[str, float]]) -> list[float]:
-        """PD-only path: loan-level feature rows (the PD model's signature) → one PD per row.
-        Concurrent requests are batched into one model call."""
-        return self.rt.predict_pd(records)
+    # -- PD-only path ------------------------------------------------------------------------
+    @bentoml.api(route="/v1/pd")
+    async def pd(self, records: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)],
+                 ctx: bentoml.Context) -> list[float]:
+        """PD-only path: loan-level feature rows (the PD model's features, as `GET /v1/models` lists)
+        → one PD per row. Concurrent requests are batched into one model call."""
+        errors, X = self.rt.pd_rows(records)
+        if errors:
+            rid = ctx.request.scope.get("state", {}).get("request_id")
+            ctx.response.status_code = 422  # BentoML applies the context's status to the response
+            return JSONResponse({"error": f"{len(errors)} error(s) in the request", "request_id": rid,
+                                 "errors": [checks.field_error(**e) for e in errors]},
+                                status_code=422)
+        return await self.rt.predict_pd(X)
 
 
 api.mount("/ui/static", StaticFiles(directory=STATIC), name="static")

@@ -96,6 +96,24 @@ class Server:
         return {"X-API-Key": self.keys[role]} if role else {}
 
 
+def serving_pins() -> dict[str, str]:
+    """Environment pinning each book model to its champion, or to its latest version when the
+    promotion gate kept it from being champion (the service itself is what these tests exercise)."""
+    from mlflow import MlflowClient
+
+    from pipelines import registry
+
+    pins = {}
+    for name in registry.BOOK_MODELS.values():
+        v = registry.alias_version(name)
+        if v is None:
+            versions = MlflowClient().search_model_versions(f"name='{name}'")
+            v = str(max(int(m.version) for m in versions)) if versions else None
+        if v is not None:
+            pins[name] = v
+    return {"IPRISK__SERVING__VERSIONS": json.dumps(pins)}
+
+
 def descendants(root: int) -> list[int]:
     """`root` and every process below it (from /proc), parents first."""
     children: dict[int, list[int]] = {}

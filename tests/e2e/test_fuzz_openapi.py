@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servicekit import Server  # noqa: E402
+from servicekit import Server, serving_pins  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("service")]
 EXAMPLES = 20
@@ -20,7 +20,7 @@ EXAMPLES = 20
 
 @pytest.fixture(scope="module")
 def fuzz_server(trained, tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("fuzz"), trained["uri"], trained["home"]).start()
+    s = Server(tmp_path_factory.mktemp("fuzz"), trained["uri"], trained["home"], serving_pins()).start()
     yield s
     s.stop()
 

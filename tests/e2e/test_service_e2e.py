@@ -15,14 +15,14 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servicekit import IPRISK, Server, book_applications  # noqa: E402
+from servicekit import IPRISK, Server, book_applications, serving_pins  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 
 @pytest.fixture(scope="module")
 def server(trained, tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("svc"), trained["uri"], trained["home"]).start()
+    s = Server(tmp_path_factory.mktemp("svc"), trained["uri"], trained["home"], serving_pins()).start()
     yield s
     s.stop()
 
@@ -41,10 +41,7 @@ def test_score_a_demo_application(server, apps, trained):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["request_id"] == r.headers["x-request-id"]
-    from pipelines import registry
-
-    champions = {n: registry.alias_version(n) for n in registry.BOOK_MODELS.values()}
-    assert body["model_versions"] == champions
+    assert body["model_versions"] == json.loads(serving_pins()["IPRISK__SERVING__VERSIONS"])
     d = body["decision"]
     assert 0 < d["probability_of_default"] < 1 and 0 <= d["loss_given_default"] <= 1
     assert d["expected_loss"] == pytest.approx(d["probability_of_default"] * d["loss_given_default"] * d["exposure_at_default"], rel=1e-6)
@@ -145,7 +142,7 @@ def test_refuses_to_start_without_a_registry(tmp_path):
 def test_sigkill_under_load_loses_no_acknowledged_decision(trained, apps, tmp_path):
     from serving.audit import AuditLog
 
-    s = Server(tmp_path / "kill", trained["uri"], trained["home"]).start()
+    s = Server(tmp_path / "kill", trained["uri"], trained["home"], serving_pins()).start()
     acked: list[str] = []
     stop = threading.Event()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from servicekit import Server  # noqa: E402
+from servicekit import Server, serving_pins  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -23,7 +23,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def ui_server(trained, tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("ui"), trained["uri"], trained["home"]).start()
+    s = Server(tmp_path_factory.mktemp("ui"), trained["uri"], trained["home"], serving_pins()).start()
     yield s
     s.stop()
 

@@ -14,6 +14,7 @@ class FakeBundle:
         self.metrics = {"iprisk-pd": {"auc": 0.8, "gini": 0.6}}
         self.calls = 0
         self.batch_sizes: list[int] = []
+        self.pd_model = type("PDModel", (), {"feature_names_": ["leverage", "overdue", "amount"]})()
 
     def features(self, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         loans, firms = tables["loans"], tables["firms"].set_index("firm_id")

@@ -214,3 +214,34 @@ def test_tranche_input_errors_are_422(client):
     assert r.status_code == 422 and "increasing" in r.text
     r = client.post("/v1/trust/tranches", json={"pool": _pool(), "method": "mc", "paths": 10**9}, headers=h)
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "paths"
+
+
+def test_pd_only_path_checks_rows_and_batches(service_env):
+    import asyncio
+
+    import httpx
+
+    from conftest import service_app
+
+    h = {"X-API-Key": service_env["keys"]["data_scientist"]}
+    row = {"leverage": 0.5, "overdue": 1.0, "amount": 1e6}
+
+    async def go():
+        app = service_app()
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+                one = await c.post("/v1/pd", json={"records": [row, {**row, "leverage": 0.9}]}, headers=h)
+                bad = await c.post("/v1/pd", json={"records": [{"leverage": "x", "overdue": 1.0}]}, headers=h)
+                many = await asyncio.gather(*[c.post("/v1/pd", json={"records": [row]}, headers=h) for _ in range(10)])
+                anon = await c.post("/v1/pd", json={"records": [row]})
+                return one, bad, many, anon
+
+    one, bad, many, anon = asyncio.run(go())
+    assert one.status_code == 200, one.text
+    p = one.json()
+    assert len(p) == 2 and 0 < p[0] < p[1] < 1  # more leverage, higher PD
+    assert bad.status_code == 422
+    errs = {(e["path"], e["rule"]) for e in bad.json()["errors"]}
+    assert ("records[0].leverage", "type") in errs and ("records[0].amount", "not_null") in errs
+    assert all(r.status_code == 200 and r.json() == [p[0]] for r in many)
+    assert anon.status_code == 401
