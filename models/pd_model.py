@@ -1,0 +1,410 @@
+"""The firm's probability of default: a calibrated, monotone-constrained LightGBM ensemble.
+
+``PDModel`` learns PD from a float64 feature frame (one row per firm or loan, NaN allowed).
+
+How it fits (all inside ``fit``, so serving sees the same preprocessing):
+
+1. Synthetic features (Zięba, Tomczak & Tomczak 2016): a short importance fit ranks the
+   features; for the ``synthetic_top_k`` most important *unconstrained* features, every pair
+   gives a ratio, a difference and a product. Features with a risk direction never enter a
+   synthetic feature, so their monotone constraint holds for the whole model.
+2. Members: ``n_members`` boosters, cross-fitted — member k learns on all folds but k and stops
+   early on fold k — so every training row gets one out-of-fold margin. With an explicit
+   validation set, members learn on all training rows (different seeds) and stop on it; with
+   ``n_members == 1`` and no validation set, a stratified ``valid_fraction`` is carved out.
+3. Calibration: Platt scaling on the held-out margins, an affine map a·margin + b (see
+   :mod:`models.calibration`), so TreeSHAP contributions stay additive.
+
+Margins are log-odds of default (mean over members); PDs are fractions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from data_contracts.errors import ModelError
+from models.calibration import AffineCalibrator
+
+SYNTHETIC_OPS = ("ratio", "difference", "product")
+
+
+@dataclass(frozen=True)
+class PDModelConfig:
+    """Settings of :class:`PDModel` (settings section ``pd_model``). Defaults are the product's choice,
+    measured on the Polish bankruptcy data (bench/bench_polish.py) and the demo loan book."""
+
+    learning_rate: float = 0.05
+    """Shrinkage per boosting round."""
+    max_rounds: int = 1000
+    """Most boosting rounds per member; early stopping usually ends sooner."""
+    early_stopping_rounds: int = 100
+    """Stop a member when its held-out loss has not improved for this many rounds."""
+    early_stopping_metric: str = "auc"
+    """Held-out metric that early stopping watches (LightGBM name: "auc", "binary_logloss")."""
+    num_leaves: int = 15
+    """Leaves per tree."""
+    min_child_samples: int = 10
+    """Fewest rows in a leaf."""
+    feature_fraction: float = 1.0
+    """Share of features each tree may use."""
+    lambda_l2: float = 0.0
+    """L2 penalty on leaf values."""
+    max_bin: int = 63
+    """Histogram bins per feature (fewer = faster, and less prone to chase noise)."""
+    extra_trees: bool = True
+    """Extremely randomised split thresholds (better on few defaults; members decorrelate)."""
+    n_members: int = 5
+    """Cross-fitted boosters averaged in the margin (1 = a single booster on a carved split)."""
+    valid_fraction: float = 0.2
+    """Share of rows carved out (stratified) for early stopping and calibration when n_members == 1."""
+    use_monotone_constraints: bool = True
+    """Apply the risk directions passed to PDModel as LightGBM monotone constraints."""
+    monotone_constraints_method: str = "intermediate"
+    """LightGBM's method for monotone constraints ("basic", "intermediate", "advanced")."""
+    synthetic_top_k: int = 15
+    """Unconstrained features (by gain) whose pairs form synthetic features; 0 switches them off."""
+    synthetic_ops: tuple[str, ...] = SYNTHETIC_OPS
+    """Pairwise operations for synthetic features: any of "ratio", "difference", "product"."""
+    synthetic_rounds: int = 200
+    """Boosting rounds of the importance fit that ranks features for synthetic features."""
+    min_defaults: int = 20
+    """Fewest defaults (and non-defaults) needed to fit, and to calibrate on held-out rows."""
+    n_jobs: int = 1
+    """LightGBM threads per booster (1 is fastest on small data and on a busy machine)."""
+    seed: int = 0
+    """Seed for splits, bagging and extra-trees thresholds."""
+
+    def __post_init__(self) -> None:
+        bad = [op for op in self.synthetic_ops if op not in SYNTHETIC_OPS]
+        if bad:
+            raise ModelError(f"pd_model: unknown synthetic_ops {bad}; use any of {list(SYNTHETIC_OPS)}")
+        if self.n_members < 1 or not (0 < self.valid_fraction < 1) or self.min_defaults < 1:
+            raise ModelError("pd_model: n_members >= 1, 0 < valid_fraction < 1 and min_defaults >= 1 are required")
+
+
+class PDModel(ClassifierMixin, BaseEstimator):
+    """Calibrated PD estimator with monotone constraints and additive reason codes.
+
+    Parameters
+    ----------
+    config : PDModelConfig, default ``PDModelConfig()``.
+    monotone_constraints : mapping feature name → +1 (a higher value must not lower PD),
+        −1 (must not raise PD) or 0; e.g. ``contract.risk_directions()``. Names absent from the
+        training frame are ignored (listed in ``unused_constraints_``).
+    random_state : seed overriding ``config.seed`` when given.
+
+    Fitted attributes
+    -----------------
+    ``feature_names_`` (input columns, in order), ``n_features_in_``, ``classes_`` = [0, 1],
+    ``monotone_constraints_`` (applied, name → sign), ``unused_constraints_``,
+    ``synthetic_features_`` (tuples (name, left, right, op)), ``boosters_`` (LightGBM boosters),
+    ``best_iterations_`` (per member; ``best_iteration_`` their mean), ``calibrator_`` (:class:`AffineCalibrator`), ``n_defaults_``,
+    ``feature_importances_`` (gain per input feature, synthetic gain split between its parents).
+    """
+
+    def __init__(
+        self,
+        config: PDModelConfig | None = None,
+        monotone_constraints: Mapping[str, int] | None = None,
+        random_state: int | None = None,
+    ):
+        self.config = config
+        self.monotone_constraints = monotone_constraints
+        self.random_state = random_state
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        X_valid: pd.DataFrame | None = None,
+        y_valid: Any | None = None,
+    ) -> "PDModel":
+        """Learn from ``X`` (n, p) numeric frame and ``y`` (n,) 0/1 default flags.
+
+        ``X_valid``/``y_valid`` (optional, together): rows for early stopping and calibration.
+        """
+        cfg = self._config()
+        if not isinstance(X, pd.DataFrame):
+            raise ModelError("PDModel.fit: X must be a pandas DataFrame with named feature columns")
+        dupes = sorted({c for c in X.columns if list(X.columns).count(c) > 1})
+        if dupes:
+            raise ModelError(f"PDModel.fit: duplicate feature columns {dupes}")
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.n_features_in_ = len(self.feature_names_)
+        self.classes_ = np.array([0, 1])
+        Xf = self._as_float(X, "fit")
+        yy = _target(y, len(Xf), "y")
+        self._check_defaults(yy, cfg.min_defaults, "training rows")
+        if (X_valid is None) != (y_valid is None):
+            raise ModelError("PDModel.fit: give both X_valid and y_valid, or neither")
+
+        self._set_constraints(cfg)
+        self.synthetic_features_ = self._choose_synthetic(Xf, yy, cfg)
+        Z = self._design(Xf)
+        params = self._params(cfg)
+
+        self.boosters_: list[lgb.Booster] = []
+        self.best_iterations_: list[int] = []
+        if X_valid is not None:
+            Vf = self._as_float(self._aligned(X_valid), "fit (X_valid)")
+            yv = _target(y_valid, len(Vf), "y_valid")
+            self._check_defaults(yv, cfg.min_defaults, "validation rows (X_valid)")
+            Zv = self._design(Vf)
+            for k in range(cfg.n_members):
+                self._grow(params, cfg, k, Z, yy, Zv, yv)
+            calib_margin, calib_y = self._margin_of(Zv), yv
+        elif cfg.n_members == 1:
+            tr, va = train_test_split(
+                np.arange(len(yy)), test_size=cfg.valid_fraction, stratify=yy, random_state=cfg.seed
+            )
+            self._check_defaults(yy[va], cfg.min_defaults, f"carved validation rows ({cfg.valid_fraction:.0%})")
+            self._grow(params, cfg, 0, Z[tr], yy[tr], Z[va], yy[va])
+            calib_margin, calib_y = self._margin_of(Z[va]), yy[va]
+        else:
+            calib_margin, calib_y = self._cross_fit(params, cfg, Z, yy), yy
+        self.calibrator_ = AffineCalibrator(min_defaults=cfg.min_defaults).fit(calib_margin, calib_y)
+        self.n_defaults_ = int(yy.sum())
+        self.feature_importances_ = self._importances()
+        self.best_iteration_ = int(round(float(np.mean(self.best_iterations_))))
+        return self
+
+    def _cross_fit(self, params: dict, cfg: PDModelConfig, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cross-fitted members sharing one number of rounds, chosen by early stopping on the mean
+        held-out metric over folds (steadier than per-fold stopping on few defaults). Returns the
+        out-of-fold margins, (n,)."""
+        folds = list(StratifiedKFold(n_splits=cfg.n_members, shuffle=True, random_state=cfg.seed).split(Z, y))
+        res = lgb.cv(
+            {**params, "seed": cfg.seed},
+            lgb.Dataset(Z, y, free_raw_data=True),
+            num_boost_round=cfg.max_rounds,
+            folds=folds,
+            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+            return_cvbooster=True,
+        )
+        cvb = res["cvbooster"]
+        best = int(cvb.best_iteration) if cvb.best_iteration > 0 else cfg.max_rounds
+        oof = np.empty(len(y))
+        for b, (_, va) in zip(cvb.boosters, folds):
+            trimmed = lgb.Booster(model_str=b.model_to_string(num_iteration=best))
+            self.boosters_.append(trimmed)
+            self.best_iterations_.append(best)
+            oof[va] = trimmed.predict(Z[va], raw_score=True)
+        return oof
+
+    def _grow(self, params: dict, cfg: PDModelConfig, k: int, Zt, yt, Zv, yv) -> lgb.Booster:
+        train = lgb.Dataset(Zt, yt, free_raw_data=True)
+        valid = lgb.Dataset(Zv, yv, reference=train)
+        b = lgb.train(
+            {**params, "seed": cfg.seed + k},
+            train,
+            num_boost_round=cfg.max_rounds,
+            valid_sets=[valid],
+            callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
+        )
+        best = b.best_iteration or cfg.max_rounds
+        trimmed = lgb.Booster(model_str=b.model_to_string(num_iteration=best))
+        self.boosters_.append(trimmed)
+        self.best_iterations_.append(int(best))
+        return trimmed
+
+    def _params(self, cfg: PDModelConfig) -> dict[str, Any]:
+        mono = [self.monotone_constraints_.get(n, 0) for n in self.feature_names_]
+        mono += [0] * len(self.synthetic_features_)
+        p: dict[str, Any] = {
+            "objective": "binary",
+            "metric": cfg.early_stopping_metric,
+            "learning_rate": cfg.learning_rate,
+            "num_leaves": cfg.num_leaves,
+            "min_child_samples": cfg.min_child_samples,
+            "feature_fraction": cfg.feature_fraction,
+            "lambda_l2": cfg.lambda_l2,
+            "max_bin": cfg.max_bin,
+            "extra_trees": cfg.extra_trees,
+            "num_threads": cfg.n_jobs,
+            "verbose": -1,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
+        if any(mono):
+            p["monotone_constraints"] = mono
+            p["monotone_constraints_method"] = cfg.monotone_constraints_method
+        return p
+
+    def _set_constraints(self, cfg: PDModelConfig) -> None:
+        given = dict(self.monotone_constraints or {}) if cfg.use_monotone_constraints else {}
+        bad = {k: v for k, v in given.items() if v not in (-1, 0, 1)}
+        if bad:
+            raise ModelError(f"PDModel: monotone constraints must be +1, -1 or 0; got {bad}")
+        names = set(self.feature_names_)
+        self.monotone_constraints_ = {k: int(v) for k, v in given.items() if k in names and v != 0}
+        self.unused_constraints_ = sorted(k for k in given if k not in names)
+
+    def _choose_synthetic(self, Xf: np.ndarray, y: np.ndarray, cfg: PDModelConfig) -> list[tuple[str, str, str, str]]:
+        free = [i for i, n in enumerate(self.feature_names_) if n not in self.monotone_constraints_]
+        k = min(cfg.synthetic_top_k, len(free))
+        if k < 2 or not cfg.synthetic_ops:
+            return []
+        params = {**self._params_plain(cfg), "seed": cfg.seed}
+        b = lgb.train(params, lgb.Dataset(Xf[:, free], y), num_boost_round=cfg.synthetic_rounds)
+        gain = b.feature_importance("gain")
+        top = [free[i] for i in np.argsort(-gain, kind="stable")[:k] if gain[i] > 0]
+        out = []
+        for i, j in itertools.combinations(top, 2):
+            a, c = self.feature_names_[i], self.feature_names_[j]
+            for op in cfg.synthetic_ops:
+                sym = {"ratio": "/", "difference": "-", "product": "*"}[op]
+                out.append((f"({a}){sym}({c})", a, c, op))
+        return out
+
+    @staticmethod
+    def _params_plain(cfg: PDModelConfig) -> dict[str, Any]:
+        return {
+            "objective": "binary",
+            "learning_rate": cfg.learning_rate,
+            "num_leaves": cfg.num_leaves,
+            "min_child_samples": cfg.min_child_samples,
+            "extra_trees": cfg.extra_trees,
+            "max_bin": cfg.max_bin,
+            "num_threads": cfg.n_jobs,
+            "verbose": -1,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
+
+    # -- prediction -------------------------------------------------------------------------
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated ensemble log-odds (mean of member raw margins), (n,)."""
+        self._fitted()
+        return self._margin_of(self._design(self._as_float(self._aligned(X), "predict")))
+
+    def log_odds(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated log-odds of default a·margin + b, (n,)."""
+        self._fitted()
+        return self.calibrator_.log_odds(self.margin(X))
+
+    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of default, (n,) fractions."""
+        return expit(self.log_odds(X))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, 2): columns P(no default), P(default)."""
+        p = self.predict_pd(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
+        """0/1 default flag at a PD ``threshold`` (for scikit-learn tools; credit decisions use PD)."""
+        return (self.predict_pd(X) >= threshold).astype("int64")
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Additive reasons in calibrated log-odds: (n, features + 'bias'), rows summing to logit(PD).
+
+        TreeSHAP (LightGBM ``pred_contrib``) averaged over members, a synthetic feature's share
+        split equally between its two parents, all scaled by the calibration slope a; the bias
+        column also holds the intercept b. Positive = pushes towards default.
+        """
+        self._fitted()
+        Xa = self._aligned(X)
+        Z = self._design(self._as_float(Xa, "predict"))
+        raw = sum(b.predict(Z, pred_contrib=True) for b in self.boosters_) / len(self.boosters_)
+        p = self.n_features_in_
+        per = raw[:, :p].copy()
+        pos = {n: i for i, n in enumerate(self.feature_names_)}
+        for s, (_, a, c, _) in enumerate(self.synthetic_features_):
+            half = raw[:, p + s] / 2.0
+            per[:, pos[a]] += half
+            per[:, pos[c]] += half
+        cal = self.calibrator_
+        out = pd.DataFrame(cal.slope_ * per, columns=self.feature_names_, index=Xa.index)
+        out["bias"] = cal.slope_ * raw[:, -1] + cal.intercept_
+        return out
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _fitted(self) -> None:
+        if not hasattr(self, "calibrator_"):
+            raise ModelError("PDModel is not fitted; call fit first")
+
+    def _margin_of(self, Z: np.ndarray) -> np.ndarray:
+        return sum(b.predict(Z, raw_score=True) for b in self.boosters_) / len(self.boosters_)
+
+    def _aligned(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "feature_names_"):
+            raise ModelError("PDModel is not fitted; call fit first")
+        if not isinstance(X, pd.DataFrame):
+            raise ModelError("PDModel: X must be a pandas DataFrame with named feature columns")
+        have = [str(c) for c in X.columns]
+        missing = [c for c in self.feature_names_ if c not in have]
+        extra = [c for c in have if c not in set(self.feature_names_)]
+        if missing or extra:
+            raise ModelError(
+                f"PDModel: feature columns do not match the fitted model; missing {missing[:10]}"
+                f"{' …' if len(missing) > 10 else ''}, unexpected {extra[:10]}{' …' if len(extra) > 10 else ''}"
+            )
+        return X.set_axis(have, axis=1)[self.feature_names_]
+
+    @staticmethod
+    def _as_float(X: pd.DataFrame, where: str) -> np.ndarray:
+        bad = [str(c) for c, t in X.dtypes.items() if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
+        if bad:
+            raise ModelError(f"PDModel.{where}: feature columns must be numeric (float64); not numeric: {bad[:10]}")
+        return X.to_numpy(dtype="float64", na_value=np.nan)
+
+    def _design(self, Xf: np.ndarray) -> np.ndarray:
+        if not self.synthetic_features_:
+            return Xf
+        pos = {n: i for i, n in enumerate(self.feature_names_)}
+        extra = np.empty((Xf.shape[0], len(self.synthetic_features_)))
+        with np.errstate(all="ignore"):
+            for s, (_, a, c, op) in enumerate(self.synthetic_features_):
+                u, v = Xf[:, pos[a]], Xf[:, pos[c]]
+                extra[:, s] = u / np.where(v == 0, np.nan, v) if op == "ratio" else u - v if op == "difference" else u * v
+        extra[~np.isfinite(extra)] = np.nan
+        return np.hstack([Xf, extra])
+
+    def _importances(self) -> pd.Series:
+        p = self.n_features_in_
+        gain = sum(b.feature_importance("gain") for b in self.boosters_) / len(self.boosters_)
+        out = pd.Series(gain[:p].astype(float), index=self.feature_names_)
+        for s, (_, a, c, _) in enumerate(self.synthetic_features_):
+            out[a] += gain[p + s] / 2.0
+            out[c] += gain[p + s] / 2.0
+        return out
+
+    @staticmethod
+    def _check_defaults(y: np.ndarray, need: int, what: str) -> None:
+        d = int(y.sum())
+        if d == 0 or d == y.size:
+            raise ModelError(f"PDModel: {what} hold only one class ({d} default(s) among {y.size} rows)")
+        if min(d, y.size - d) < need:
+            raise ModelError(
+                f"PDModel: {what} hold {d} default(s) and {y.size - d} non-default(s); "
+                f"at least {need} of each are needed (min_defaults)"
+            )
+
+    def _config(self) -> PDModelConfig:
+        cfg = self.config or PDModelConfig()
+        return cfg if self.random_state is None else replace(cfg, seed=int(self.random_state))
+
+    def config_dict(self) -> dict[str, Any]:
+        """The effective configuration as a plain dict (for logging as parameters)."""
+        return asdict(self._config())
+
+
+def _target(y: Any, n: int, name: str) -> np.ndarray:
+    a = np.asarray(y, dtype="float64").ravel()
+    if a.size != n:
+        raise ModelError(f"PDModel: {name} has {a.size} rows but the feature frame has {n}")
+    bad = ~np.isin(a, (0.0, 1.0))
+    if bad.any():
+        raise ModelError(f"PDModel: {name} must be 0/1 default flags; got e.g. {np.unique(a[bad])[:5].tolist()}")
+    return a.astype("int64")
