@@ -15,16 +15,23 @@ import pandas as pd
 from data_contracts.errors import InputError
 
 REASON_COLUMNS = 3
+SCORING_TABLES = ("firms", "patents", "loans", "pledges")
 
 
 def read_applications(path: Path) -> dict[str, pd.DataFrame]:
     """Tables from a loan-book folder, or from a JSON file of applications ({firm, patents, loan})."""
-    from data_contracts.validate import check_tables, raise_on
-    from pipelines.readers import read_book
+    from data_contracts import load_contract
+    from data_contracts.validate import check_frame, raise_on
+    from pipelines.readers import read_table
 
     if path.is_dir():
-        tables = read_book(path)
-        raise_on(check_tables({k: v for k, v in tables.items() if k in ("firms", "patents", "loans", "pledges")}))
+        tables = {}
+        for t in SCORING_TABLES:  # outcomes are not needed to score
+            f = next((path / f"{t}{sfx}" for sfx in (".parquet", ".csv") if (path / f"{t}{sfx}").is_file()), None)
+            if f is None:
+                raise InputError(f"loan-book directory {path} lacks {t}.parquet (or .csv); scoring needs {', '.join(SCORING_TABLES)}")
+            tables[t] = read_table(f, load_contract(t))
+        raise_on([v for t, df in tables.items() for v in check_frame(df, load_contract(t), tables)])
         return tables
     if path.suffix.lower() == ".json":
         from serving.checks import check_applications, fill_application
@@ -78,10 +85,9 @@ def write_scores(frame: pd.DataFrame, out: Path) -> Path:
 def pool_from_book(book_dir: str | Path, bundle: Any | None = None) -> pd.DataFrame:
     """The trust-plan pool of a book's loans (pool.yaml columns): EAD = amount, PD and expected LGD
     from the champion models, sector and region of the borrower."""
-    from pipelines.readers import read_book
     from pipelines.registry import load_bundle
 
-    tables = read_book(Path(book_dir))
+    tables = read_applications(Path(book_dir))
     bundle = bundle or load_bundle()
     frame, _, _ = bundle.score_frame(tables, reasons=False)
     firms = tables["firms"].set_index("firm_id")
