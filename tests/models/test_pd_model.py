@@ -4,6 +4,7 @@ and one cross-validated fit on the real Polish bankruptcy file."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,12 @@ def test_polish_bankruptcy_cross_validated_auc():
     mean, _, folds = cross_validated_auc(lambda: PDModel(cfg, monotone_constraints=directions), X, y, k=3, seed=0)
     assert len(folds) == 3
     assert mean > 0.9
+
+
+def test_synthetic_features_respect_the_size_budget(book):
+    X, y = book
+    small = PDModelConfig(learning_rate=0.1, max_rounds=100, n_members=2, synthetic_top_k=3, synthetic_max_cells=4000 * 6)
+    m = PDModel(small).fit(X.iloc[:4000], y[:4000])
+    assert m.synthetic_features_ == []  # room for 1 column, a pair needs 3
+    roomy = PDModel(replace(small, synthetic_max_cells=4000 * 8)).fit(X.iloc[:4000], y[:4000])
+    assert len(roomy.synthetic_features_) == 3
