@@ -144,8 +144,9 @@ def main() -> None:
     X = bundle.features(scoring.application_tables(filled)).astype("float64")
     cols = list(bundle.pd_model.feature_names_) if hasattr(bundle.pd_model, "feature_names_") else list(X.columns)
     X = X[cols]
-    pd_records = [{"records": [dict(zip(cols, map(float, row)))]} for row in X.to_numpy()]
-    mlflow_records = [{"dataframe_split": {"columns": cols, "data": [list(map(float, row))]}} for row in X.to_numpy()]
+    rows = [[None if v != v else float(v) for v in row] for row in X.to_numpy()]  # NaN (missing) → null
+    pd_records = [{"records": [dict(zip(cols, row))]} for row in rows]
+    mlflow_records = [{"dataframe_split": {"columns": cols, "data": [row]}} for row in rows]
 
     srv = Server(work / "svc", uri, tracking.home(), {"IPRISK__SERVING__BENCH_ENDPOINTS": "true", **pins}).start()
     ml_proc = None
@@ -156,12 +157,13 @@ def main() -> None:
         print(f"\nregistry {uri}; PD model iprisk-pd v{pd_version}; {len(apps)} demo applications, {len(cols)} PD features; "
               f"{os.cpu_count()} CPUs; client and servers on the same machine\n")
 
-        print(f"1. load test: {args.clients} clients × {args.load_seconds:.0f} s on POST /v1/loans/score")
-        mem0 = tree_rss_mb(srv.proc.pid)
-        r = asyncio.run(hammer(srv.url + "/v1/loans/score", apps, h, args.load_seconds, args.clients))
-        mem1 = tree_rss_mb(srv.proc.pid)
-        print(line("/v1/loans/score", r))
-        print(f"  server memory (RSS, all processes): {mem0:.0f} MB at start → {mem1:.0f} MB at end\n")
+        if args.load_seconds > 0:
+            print(f"1. load test: {args.clients} clients × {args.load_seconds:.0f} s on POST /v1/loans/score")
+            mem0 = tree_rss_mb(srv.proc.pid)
+            r = asyncio.run(hammer(srv.url + "/v1/loans/score", apps, h, args.load_seconds, args.clients))
+            mem1 = tree_rss_mb(srv.proc.pid)
+            print(line("/v1/loans/score", r))
+            print(f"  server memory (RSS, all processes): {mem0:.0f} MB at start → {mem1:.0f} MB at end\n")
 
         print(f"2. PD-only path, {args.clients} clients × {args.side_seconds:.0f} s each, one record per request")
         port = free_port()

@@ -73,7 +73,10 @@ async def _on_rejected(request: Request, exc: RequestRejected) -> JSONResponse:
 
 @api.exception_handler(StarletteHTTPException)
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return _error(exc.status_code, request, str(exc.detail))
+    errors = None
+    if exc.status_code == 400:  # FastAPI could not parse the body at all (not JSON, bad encoding)
+        errors = [checks.field_error("body", "json", None, str(exc.detail))]
+    return _error(exc.status_code, request, str(exc.detail), errors)
 
 
 @api.exception_handler(IpriskError)
