@@ -42,7 +42,7 @@ api = FastAPI(
                 "Send an API key in `X-API-Key`. Errors: 401 no/unknown key, 403 role not allowed, 413 body too large, "
                 "422 contract rules broken (every error with path, rule and value).",
     openapi_url="/v1/openapi.json",
-    docs_url="/v1/docs",
+    docs_url=None,  # FastAPI's Swagger page loads from a CDN; BentoML's bundled one at / shows these routes
     redoc_url=None,
 )
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (`iprisk keys create --role ROLE`)")
