@@ -248,10 +248,17 @@ class RecoveryModel(BaseEstimator):
         t_nodes = np.maximum(mt[:, None] + self.years_nodes_[None, :], 0.0)
         return p, f_nodes, t_nodes
 
-    def predict_components(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+    def disposal_nodes(self, X: pd.DataFrame | ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """The disposal distribution per loan: p_sell (n,), price-fraction nodes (n, K), years nodes (n, J).
+
+        Computing it once and passing it as ``nodes=`` to ``predict_components`` and
+        ``lgd_function`` saves the estimators' predictions (the costly part) on a hot path."""
+        return self._nodes(X)
+
+    def predict_components(self, X: pd.DataFrame | ArrayLike, nodes: tuple | None = None) -> pd.DataFrame:
         """Per loan: ``p_sell``, ``expected_price_fraction`` (E[sale price / appraised value | sold])
         and ``expected_years`` (E[years to recovery | sold]); index as ``X``'s when a frame."""
-        p, f_nodes, t_nodes = self._nodes(X)
+        p, f_nodes, t_nodes = nodes if nodes is not None else self._nodes(X)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame({"p_sell": p, "expected_price_fraction": f_nodes.mean(axis=1), "expected_years": t_nodes.mean(axis=1)}, index=index)
 
@@ -289,15 +296,16 @@ class RecoveryModel(BaseEstimator):
         insurance_share: ArrayLike,
         compensation_share: ArrayLike,
         discount_rate: float,
+        nodes: tuple | None = None,
     ) -> Callable[[ArrayLike], NDArray[np.float64]]:
         """``exposure_at_default (n,) → expected LGD (n,)`` with the features held fixed.
 
         The disposal distribution is computed once, so the callable is cheap enough for
         ``models.decision.max_loan_amount`` and ``models.explain.counterfactual_amount`` bisection.
         It holds 2 × n × n_price_nodes × n_year_nodes floats (7 kB per loan by default): call it on
-        batches of up to some ten thousand loans.
+        batches of up to some ten thousand loans. ``nodes``: ``disposal_nodes(X)`` computed already.
         """
-        p, f_nodes, t_nodes = self._nodes(X)
+        p, f_nodes, t_nodes = nodes if nodes is not None else self._nodes(X)
         n = len(p)
         r = float(discount_rate)
         v = np.broadcast_to(np.asarray(total_appraised_value, float), (n,))

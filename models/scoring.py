@@ -62,6 +62,19 @@ class RiskPolicy:
     counterfactual_grid: int = 40
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One pass over a batch: features (n, k), the decision frame (n rows), contributions (n, k+1)
+    or None, collateral per pledge, LGD as a function of the amount, and disposal components."""
+
+    X: pd.DataFrame
+    frame: pd.DataFrame
+    contributions: pd.DataFrame | None
+    collateral: pd.DataFrame
+    lgd_function: Any
+    components: pd.DataFrame
+
+
 @dataclass
 class ScoringBundle:
     """Fitted models plus policy. `versions`: registered model name → version; `metrics`: headline
@@ -107,16 +120,18 @@ class ScoringBundle:
         out["appraised_value"] = ind["appraised_value"].to_numpy(float)
         return out
 
-    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame):
+    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None):
         R = X[list(self.recovery_model.feature_names_in_)]
         return self.recovery_model.lgd_function(
             R, X["total_appraised_value"].to_numpy(float), loans["guarantee_share"].to_numpy(float),
             loans["insurance_share"].to_numpy(float), loans["compensation_share"].to_numpy(float), self.policy.discount_rate,
+            nodes=nodes,
         )
 
     # -- the decision ---------------------------------------------------------------------------
-    def score_frame(self, tables: Mapping[str, pd.DataFrame], *, reasons: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
-        """Batch decision: (one row per loan, contributions or None, collateral per pledge)."""
+    def evaluate(self, tables: Mapping[str, pd.DataFrame], *, reasons: bool = True) -> Evaluation:
+        """Everything a decision needs, each piece computed once: features, contributions, the
+        disposal distribution, LGD at the requested amount, limits, price and recommendation."""
         pol = self.policy
         X = self.features(tables)
         loans = tables["loans"].set_index("loan_id").reindex(X.index)
@@ -128,7 +143,8 @@ class ScoringBundle:
         coll = self.collateral_table(tables)
         caps = ltv_caps_by_loan(coll["loan_id"], coll["right_type"], coll["value_score"], coll["appraised_value"], pol.collateral)
         cap = caps.reindex(X.index).fillna(0.0).to_numpy(float)
-        lgd_fn = self._lgd_function(X, loans)
+        nodes = self.recovery_model.disposal_nodes(X[list(self.recovery_model.feature_names_in_)])
+        lgd_fn = self._lgd_function(X, loans, nodes)
         lgd = lgd_fn(amount)
         el = expected_loss(p, lgd, amount)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -137,7 +153,7 @@ class ScoringBundle:
         limit = max_loan_amount(p, lgd_fn, value, cap, pol.limits)
         price = risk_based_price(p, lgd, loans["term_months"].to_numpy(float), pol.pricing)
         rec = recommend(p, p * lgd, ltv, cap, grade, pol.decision)
-        out = pd.DataFrame({
+        frame = pd.DataFrame({
             "loan_id": X.index.to_numpy(),
             "currency": loans["currency"].to_numpy() if "currency" in loans else "CNY",
             "probability_of_default": p,
@@ -156,8 +172,14 @@ class ScoringBundle:
             "decision_rule": rec.rule,
         })
         for c in ("funding_cost", "expected_loss_rate", "capital_cost", "operating_cost", "capital_requirement"):
-            out[f"price_{c}"] = price[c].to_numpy()
-        return out, contrib, coll
+            frame[f"price_{c}"] = price[c].to_numpy()
+        comps = self.recovery_model.predict_components(None, nodes=nodes).set_axis(X.index)
+        return Evaluation(X=X, frame=frame, contributions=contrib, collateral=coll, lgd_function=lgd_fn, components=comps)
+
+    def score_frame(self, tables: Mapping[str, pd.DataFrame], *, reasons: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+        """Batch decision: (one row per loan, contributions or None, collateral per pledge)."""
+        ev = self.evaluate(tables, reasons=reasons)
+        return ev.frame, ev.contributions, ev.collateral
 
     def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
         """Per row, the k features that pushed the PD up most (largest positive contributions)."""
@@ -183,32 +205,32 @@ class ScoringBundle:
             out.append(rows)
         return out
 
-    def counterfactuals(self, tables: Mapping[str, pd.DataFrame], frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def counterfactuals(self, tables: Mapping[str, pd.DataFrame], ev: Evaluation) -> list[dict[str, Any]]:
         """The largest amount ≤ the request that would be approved, per loan (PD re-scored on a grid
-        of amounts through the same feature code, interpolated in log-amount between grid points)."""
+        of amounts through the same feature code, interpolated in log-amount between grid points;
+        LGD exact through the recovery model's disposal distribution)."""
         pol = self.policy
-        loans = tables["loans"].reset_index(drop=True)
+        loans = tables["loans"].set_index("loan_id").reindex(ev.X.index).reset_index()
         grid = np.geomspace(1e-3, 1.0, pol.counterfactual_grid)
         n, g = len(loans), len(grid)
         req = loans["amount"].to_numpy(float)
         big = loans.loc[np.repeat(np.arange(n), g)].reset_index(drop=True)
         big["amount"] = (req[:, None] * grid[None, :]).ravel()
         big["loan_id"] = [f"{lid}#{j}" for lid in loans["loan_id"] for j in range(g)]
-        pl = tables["pledges"].merge(loans[["loan_id"]].assign(_k=np.arange(n)), on="loan_id")
+        pl = tables["pledges"][tables["pledges"]["loan_id"].isin(loans["loan_id"])]
         big_pl = pd.concat([pl.assign(loan_id=pl["loan_id"] + f"#{j}") for j in range(g)], ignore_index=True)[["loan_id", "patent_id"]]
         t2 = dict(tables) | {"loans": big, "pledges": big_pl}
-        pd_grid = self.predict_pd(self.features(t2)).reshape(n, g)
+        pd_grid = self.predict_pd(self.features(t2).reindex(big["loan_id"])).reshape(n, g)
         pd_grid = np.maximum.accumulate(pd_grid, axis=1)  # monotone in amount, as the constraints intend
-        X = self.features(tables)
-        lgd_fn = self._lgd_function(X, tables["loans"].set_index("loan_id").reindex(X.index))
         log_grid = np.log(grid)
 
         def score(a):
             frac = np.log(np.clip(np.asarray(a, float) / req, grid[0], 1.0))
             p = np.array([np.interp(frac[i], log_grid, pd_grid[i]) for i in range(n)])
-            return p, lgd_fn(a)
+            return p, ev.lgd_function(a)
 
-        cfs = counterfactual_amount(score, req, frame["appraised_value"].to_numpy(float), frame["ltv_cap"].to_numpy(float), pol.decision, pol.master_scale)
+        f = ev.frame
+        cfs = counterfactual_amount(score, req, f["appraised_value"].to_numpy(float), f["ltv_cap"].to_numpy(float), pol.decision, pol.master_scale)
         return [{
             "amount": cf.amount, "ltv": cf.ltv, "reason": cf.reason, "probability_of_default": cf.probability_of_default,
             "loss_given_default": cf.loss_given_default, "expected_loss_rate": cf.el_rate,
@@ -216,22 +238,23 @@ class ScoringBundle:
 
     def score(self, tables: Mapping[str, pd.DataFrame], *, counterfactual: bool = True) -> list[dict[str, Any]]:
         """JSON-ready decision per loan (see module docstring), in the loans table's order."""
-        frame, contrib, coll = self.score_frame(tables, reasons=True)
-        X = self.features(tables)
-        reasons = self.top_reasons(contrib, X)
-        cfs = self.counterfactuals(tables, frame) if counterfactual else [None] * len(frame)
-        comps = self.recovery_model.predict_components(X[list(self.recovery_model.feature_names_in_)])
-        liq = _liquidation_factor(comps, self.policy.discount_rate)
+        ev = self.evaluate(tables, reasons=True)
+        frame, coll = ev.frame, ev.collateral
+        reasons = self.top_reasons(ev.contributions, ev.X)
+        cfs = self.counterfactuals(tables, ev) if counterfactual else [None] * len(frame)
+        liq = _liquidation_factor(ev.components, self.policy.discount_rate)
+        sc = self._scorecard_rows(ev.X) if self.scorecard is not None else None
+        by_loan = {lid: g for lid, g in coll.groupby("loan_id", sort=False)}
+        empty = coll.iloc[0:0]
         out = []
         for i, row in enumerate(frame.to_dict(orient="records")):
-            lid = row["loan_id"]
-            pledged = coll[coll["loan_id"] == lid]
+            pledged = by_loan.get(row["loan_id"], empty)
             out.append({
                 **{k: _plain(v) for k, v in row.items() if not k.startswith("price_") and k != "annual_rate"},
                 "price": {"annual_rate": row["annual_rate"], **{k[6:]: row[k] for k in row if k.startswith("price_")}},
                 "reasons": reasons[i],
                 "counterfactual": cfs[i],
-                "scorecard": self._scorecard_row(X.iloc[[i]]) if self.scorecard is not None else None,
+                "scorecard": sc[i] if sc is not None else None,
                 "collateral": [{
                     "patent_id": r["patent_id"], "right_type": r["right_type"],
                     "legal_score": r["legal_score"], "technical_score": r["technical_score"],
@@ -242,11 +265,13 @@ class ScoringBundle:
             })
         return out
 
-    def _scorecard_row(self, X1: pd.DataFrame) -> dict[str, float]:
+    def _scorecard_rows(self, X: pd.DataFrame) -> list[dict[str, float]]:
         sc = self.scorecard
-        pts = sc.points(X1[list(sc.feature_names_)])
-        total = pts["total"].iloc[0] if isinstance(pts, pd.DataFrame) and "total" in pts else float(np.asarray(pts).ravel()[0])
-        return {"probability_of_default": float(sc.predict_pd(X1[list(sc.feature_names_)])[0]), "points": float(total)}
+        Xs = X[list(sc.feature_names_)]
+        pts = sc.points(Xs)
+        total = pts["total"].to_numpy(float)
+        p = expit((sc.offset_ - total) / sc.factor_)  # points = offset − factor·log-odds: one WoE pass, not two
+        return [{"probability_of_default": float(a), "points": float(b)} for a, b in zip(p, total)]
 
     def value_collateral(self, patents: pd.DataFrame, as_of: Any, sector: str | None = None) -> dict[str, Any]:
         """Patents alone (one pledge): per-patent scores, expected liquidation value, the LTV cap."""
