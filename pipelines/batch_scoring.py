@@ -15,6 +15,7 @@ import pandas as pd
 from data_contracts.errors import InputError
 
 REASON_COLUMNS = 3
+CHUNK_LOANS = 10_000
 SCORING_TABLES = ("firms", "patents", "loans", "pledges")
 
 
@@ -53,12 +54,34 @@ def read_applications(path: Path) -> dict[str, pd.DataFrame]:
     raise InputError(f"score input {path}: expected a loan-book folder or a .json file of applications")
 
 
+def chunks(tables: dict[str, pd.DataFrame], size: int = CHUNK_LOANS):
+    """The tables split into batches of at most `size` loans (each with its own firms, patents, pledges),
+    so the LGD integration's per-loan nodes stay within memory on large books."""
+    loans = tables["loans"]
+    if len(loans) <= size:
+        yield tables
+        return
+    for lo in range(0, len(loans), size):
+        part = loans.iloc[lo: lo + size]
+        pl = tables["pledges"][tables["pledges"]["loan_id"].isin(part["loan_id"])]
+        yield {
+            "firms": tables["firms"][tables["firms"]["firm_id"].isin(part["firm_id"])],
+            "patents": tables["patents"][tables["patents"]["patent_id"].isin(pl["patent_id"])],
+            "loans": part,
+            "pledges": pl,
+        }
+
+
 def score_tables(bundle: Any, tables: dict[str, pd.DataFrame], *, reasons: int = REASON_COLUMNS) -> pd.DataFrame:
     """One row per loan: the decision columns plus `reason_1..k` (feature names) and `reasons` (plain words)."""
-    frame, contrib, _ = bundle.score_frame(tables, reasons=reasons > 0)
+    return pd.concat([_score_chunk(bundle, t, reasons) for t in chunks(tables)], ignore_index=True)
+
+
+def _score_chunk(bundle: Any, tables: dict[str, pd.DataFrame], reasons: int) -> pd.DataFrame:
+    ev = bundle.evaluate(tables, reasons=reasons > 0)
+    frame = ev.frame
     if reasons > 0:
-        X = bundle.features(tables)
-        top = bundle.top_reasons(contrib, X, k=reasons)
+        top = bundle.top_reasons(ev.contributions, ev.X, k=reasons)
         for j in range(reasons):
             frame[f"reason_{j + 1}"] = [r[j]["feature"] if len(r) > j else None for r in top]
         frame["reasons"] = ["; ".join(f"{x['description']} (+{x['pd_points'] * 100:.2f} PD pts)" for x in r) for r in top]
@@ -89,7 +112,7 @@ def pool_from_book(book_dir: str | Path, bundle: Any | None = None) -> pd.DataFr
 
     tables = read_applications(Path(book_dir))
     bundle = bundle or load_bundle()
-    frame, _, _ = bundle.score_frame(tables, reasons=False)
+    frame = pd.concat([bundle.evaluate(t, reasons=False).frame for t in chunks(tables)], ignore_index=True)
     firms = tables["firms"].set_index("firm_id")
     loans = tables["loans"].set_index("loan_id").reindex(frame["loan_id"])
     return pd.DataFrame({
