@@ -119,7 +119,7 @@ def run(
     for role, k in keys.items():
         console.print(f"  {role:15s} {k}")
     mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-    console.print(f"\nweb page:  http://127.0.0.1:{port}/ui\nAPI docs:  http://127.0.0.1:{port}/docs\nMLflow UI: {mlflow_url}"
+    console.print(f"\nweb page:  http://127.0.0.1:{port}/ui\nAPI docs:  http://127.0.0.1:{port}/ (OpenAPI: http://127.0.0.1:{port}/v1/openapi.json)\nMLflow UI: {mlflow_url}"
                   f"   (or: mlflow ui --backend-store-uri {tracking.tracking_uri()})")
     if not serve:
         return
