@@ -120,7 +120,7 @@ def _classifier(kind: str, c: RecoveryConfig, minority: int):
         from lightgbm import LGBMClassifier
         from sklearn.calibration import CalibratedClassifierCV
 
-        return CalibratedClassifierCV(LGBMClassifier(**_lgbm_params(c)), method="sigmoid", cv=folds)
+        return CalibratedClassifierCV(LGBMClassifier(**_lgbm_params(c)), method="sigmoid", cv=folds, ensemble=False)
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
 

@@ -1,12 +1,18 @@
-"""Shared fixtures: a small demo book and a registry trained on it (once per test worker).
+"""Shared fixtures: a small demo book and a registry trained on it.
 
-Tests that use the trained registry carry `@pytest.mark.xdist_group("registry")` so that, under
-`pytest -n 2 --dist loadgroup`, they share one worker and the training runs once.
+The training runs once per test session even under `pytest -n 2`: the first worker to need it
+trains into a cache folder shared by the workers (guarded by a file lock); every worker then
+works on its own copy of the registry database (artifacts are shared, read-only for the models
+trained here), so tests that register, promote or retrain never disturb another worker's tests.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,13 +23,48 @@ SMALL_BOOK_FIRMS = 2500
 SMALL_BOOK_SEED = 11
 
 
+def _shared_root(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session sees (the parent of the per-worker base temp)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _env(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def small_book(tmp_path_factory) -> Path:
-    """A demo book of 2,500 firms (≈3,100 loans, 7 origination years) written as Parquet."""
-    from pipelines.demo_book import generate_book, write_book
+    """A demo book of 2,500 firms (≈3,100 loans, 7 origination years) as Parquet; shared, read-only:
+    copy it before changing a file."""
+    root = _shared_root(tmp_path_factory)
+    out = root / "shared-book" / "demo"
+    with _locked(root / "shared-book.lock"):
+        if not (out / "manifest.json").exists():
+            from pipelines.demo_book import generate_book, write_book
 
-    out = tmp_path_factory.mktemp("book") / "demo"
-    write_book(generate_book(SMALL_BOOK_FIRMS, SMALL_BOOK_SEED), out, seed=SMALL_BOOK_SEED, n_firms=SMALL_BOOK_FIRMS)
+            write_book(generate_book(SMALL_BOOK_FIRMS, SMALL_BOOK_SEED), out, seed=SMALL_BOOK_SEED, n_firms=SMALL_BOOK_FIRMS)
     return out
 
 
@@ -31,21 +72,30 @@ def small_book(tmp_path_factory) -> Path:
 def registry_env(tmp_path_factory):
     """A private MLflow registry (SQLite) and local-state folder for this test worker."""
     home = tmp_path_factory.mktemp("iprisk-home")
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "IPRISK_HOME")}
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{home / 'mlruns.db'}"
-    os.environ["IPRISK_HOME"] = str(home)
-    yield home
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with _env(MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlruns.db'}", IPRISK_HOME=str(home)):
+        yield home
 
 
 @pytest.fixture(scope="session")
 def trained(small_book, registry_env, tmp_path_factory) -> dict:
-    """`train_book` on the small book: champions registered in the worker's private registry."""
-    from pipelines.train_job import train_book
+    """Champions trained on the small book (`train_book`), in this worker's private registry copy."""
+    import mlflow
 
-    result = train_book(small_book, out_dir=tmp_path_factory.mktemp("train"))
-    return {"book": small_book, "home": registry_env, "uri": os.environ["MLFLOW_TRACKING_URI"], "result": result}
+    root = _shared_root(tmp_path_factory)
+    cache = root / "trained-cache"
+    with _locked(root / "trained-cache.lock"):
+        if not (cache / "result.json").exists():
+            from pipelines.train_job import train_book
+
+            cache.mkdir(parents=True, exist_ok=True)
+            with _env(MLFLOW_TRACKING_URI=f"sqlite:///{cache / 'mlruns.db'}", IPRISK_HOME=str(cache)):
+                result = train_book(small_book, out_dir=cache / "train")
+            from pipelines.report import to_json
+
+            (cache / "result.json").write_text(to_json(result))
+    shutil.copy2(cache / "mlruns.db", registry_env / "mlruns.db")
+    uri = f"sqlite:///{registry_env / 'mlruns.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return {"book": small_book, "home": registry_env, "uri": uri, "result": json.loads((cache / "result.json").read_text())}
