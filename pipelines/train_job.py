@@ -503,12 +503,12 @@ def train_table(
         raise InputError(f"{contract.table}: target column '{target}' is not in the contract (columns: {', '.join(contract.column_names[:8])}, …)")
     s = _settings()
     cfg: TrainConfig = s["train"]
-    experiment_id = T.connect(tracking)
     out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="iprisk-train-"))
 
     say(f"validating {Path(data_file).name} against contract '{contract.table}'")
     validation = validate_file(data_file, contract_path, out_dir / "data_validation")
     validation.raise_on_violations()
+    experiment_id = T.connect(tracking)
     df = read_table(data_file, contract)
     y = pd.to_numeric(df[target], errors="coerce")
     if y.isna().any():

@@ -179,8 +179,8 @@ def score(
     from pipelines.registry import load_bundle
 
     t0 = time.perf_counter()
+    tables = read_applications(input)  # a bad input fails before the registry is touched
     bundle = load_bundle()
-    tables = read_applications(input)
     frame = score_tables(bundle, tables, reasons=reasons)
     write_scores(frame, out)
     counts = frame["recommendation"].value_counts().to_dict()
