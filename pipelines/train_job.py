@@ -137,7 +137,8 @@ def pd_metrics(y: np.ndarray, p: np.ndarray, scale, prefix: str = "") -> tuple[d
         "grade_herfindahl": M.herfindahl(counts.values),
         "populated_grades": float(len(populated)),
     }
-    return {f"{prefix}{k}": float(v) for k, v in m.items()}, jt.reset_index()
+    order = [g for g in (*scale.grade_labels, scale.default_label) if g in jt.index]
+    return {f"{prefix}{k}": float(v) for k, v in m.items()}, jt.reindex(order).reset_index()
 
 
 def _grade_table(p: np.ndarray, y: np.ndarray, scale) -> pd.DataFrame:
