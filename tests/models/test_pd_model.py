@@ -59,7 +59,7 @@ def test_outputs_shapes_and_probabilities(fitted, book):
     assert np.allclose(proba.sum(axis=1), 1.0)
     assert np.array_equal(proba[:, 1], fitted.predict_pd(Xt))
     assert fitted.feature_names_ == list(X.columns)
-    assert fitted.n_features_in_ == 5 and len(fitted.boosters_) == 3
+    assert fitted.n_features_in_ == 5 and len(fitted.boosters_) == 1  # one booster refitted on all rows
     assert np.isfinite(fitted.predict_pd(Xt)).all()
 
 
@@ -111,8 +111,8 @@ def test_calibrated_on_held_out_rows(book):
 
 def test_explicit_validation_set_and_single_member(book):
     X, y = book
-    m = PDModel(FAST).fit(X.iloc[:3000], y[:3000], X.iloc[3000:4500], y[3000:4500])
-    assert len(m.boosters_) == 3 and m.calibrator_.n_ == 1500
+    m = PDModel(replace(FAST, refit_members=2)).fit(X.iloc[:3000], y[:3000], X.iloc[3000:4500], y[3000:4500])
+    assert len(m.boosters_) == 2 and m.calibrator_.n_ == 1500
     one = PDModel(PDModelConfig(learning_rate=0.1, max_rounds=200, n_members=1, synthetic_top_k=0)).fit(X.iloc[:4000], y[:4000])
     assert len(one.boosters_) == 1 and one.calibrator_.n_ == 800
     assert auc(y[4500:], m.predict_pd(X.iloc[4500:])) > 0.75
@@ -190,3 +190,35 @@ def test_synthetic_features_respect_the_size_budget(book):
     assert m.synthetic_features_ == []  # room for 1 column, a pair needs 3
     roomy = PDModel(replace(small, synthetic_max_cells=4000 * 8)).fit(X.iloc[:4000], y[:4000])
     assert len(roomy.synthetic_features_) == 3
+
+
+def test_cross_fitted_members_kept_when_not_refitted(book):
+    """refit_members=0 predicts with the n_members cross-fitted boosters, all trimmed to one round count."""
+    X, y = book
+    m = PDModel(replace(FAST, refit_members=0), monotone_constraints=DIRECTIONS).fit(X.iloc[:4000], y[:4000])
+    assert len(m.boosters_) == 3 and len(set(m.best_iterations_)) == 1
+    assert all(b.num_trees() == m.best_iteration_ for b in m.boosters_)
+    assert auc(y[4000:], m.predict_pd(X.iloc[4000:])) > 0.75
+
+
+def test_validation_rows_need_ten_defaults(book):
+    """A small book's validation year with 10 defaults is enough (min_valid_defaults); 9 is refused."""
+    X, y = book
+    Xv, yv = X.iloc[4000:], y[4000:]
+    pos, neg = np.flatnonzero(yv == 1), np.flatnonzero(yv == 0)
+    ten = np.r_[pos[:10], neg[:1000]]
+    m = PDModel(FAST).fit(X.iloc[:4000], y[:4000], Xv.iloc[ten], yv[ten])
+    assert m.calibrator_.n_defaults_ == 10
+    nine = np.r_[pos[:9], neg[:1000]]
+    with pytest.raises(ModelError, match=r"validation rows \(X_valid\) hold 9 default.*min_valid_defaults"):
+        PDModel(FAST).fit(X.iloc[:4000], y[:4000], Xv.iloc[nine], yv[nine])
+
+
+def test_single_row_and_batch_predictions_agree(fitted, book):
+    """One-row calls (single-threaded path) give the same PDs and reasons as a large batch."""
+    X, _ = book
+    Xt = pd.concat([X.iloc[4000:]] * 2)  # 4000 rows: above the small-batch threshold
+    batch, contrib = fitted.predict_pd(Xt), fitted.contributions(Xt.iloc[:3000])
+    for i in (0, 17, 1999):
+        assert fitted.predict_pd(Xt.iloc[[i]])[0] == pytest.approx(batch[i], abs=1e-12)
+        assert np.allclose(fitted.contributions(Xt.iloc[[i]]).to_numpy(), contrib.iloc[[i]].to_numpy(), atol=1e-12)
