@@ -315,20 +315,23 @@ def train_book(
         mlflow.log_artifacts(str(out_dir / "report"), "validation_report")
         if validation.json_path:
             mlflow.log_artifact(str(validation.json_path), "data_validation")
-        uris = _log_models(mlflow, pd_model, scorecard, recovery, builder, example, contract_versions)
+        from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
+
+        uris = _log_models(mlflow, {
+            "pd": PDPyfunc(pd_model, builder, contract_versions),
+            "scorecard": ScorecardPyfunc(scorecard, builder, contract_versions),
+            "recovery": RecoveryPyfunc(recovery, builder, contract_versions),
+        }, example)
         run_id = run.info.run_id
 
     versions: dict[str, str] = {}
     decisions = []
     if promote:
         say("registering and running the promotion gate")
-        tags = {"data.fingerprint": fingerprint(data_dir), "run_id": run_id}
-        versions = registry.register_all(uris, registry.BOOK_MODELS, tags)
-        try:
-            decisions = _gate_book(versions, tables, test_m, y_te, loans, outcomes, metrics, s)
-        except Exception:
-            registry.rollback({registry.BOOK_MODELS[k]: v for k, v in versions.items()})
-            raise
+        versions, decisions = _register_and_gate(
+            uris, registry.BOOK_MODELS, {"data.fingerprint": fingerprint(data_dir), "run_id": run_id}, metrics,
+            _book_champion_metrics(tables, test_m, y_te, loans, outcomes, s["discount_rate"]), s["gate"],
+        )
     return {
         "kind": "book",
         "run_id": run_id,
@@ -358,8 +361,7 @@ def _recovery_frame(loans: pd.DataFrame, outcomes: pd.DataFrame, X_all: pd.DataF
 
 
 def _lgd_eval(recovery, loans, outcomes, X_all, rows, discount_rate) -> dict[str, Any]:
-    from models import metrics as M  # noqa: F401  (kept for symmetry with PD metrics)
-
+    """Expected against realised LGD on the defaulted loans in `rows`: error, bias, correlation."""
     if rows.sum() == 0:
         return {"metrics": {}, "realised": np.array([]), "expected": np.array([])}
     L = loans[rows]
@@ -411,63 +413,73 @@ def _book_sections(y, p, sc, oracle, metrics, jeffreys, grades, psi, lgd_eval, v
     return secs
 
 
-def _log_models(mlflow, pd_model, scorecard, recovery, builder, example: pd.DataFrame, contract_versions) -> dict[str, str]:
+def _log_models(mlflow, wrappers: Mapping[str, Any], example: pd.DataFrame) -> dict[str, str]:
+    """Log each pyfunc wrapper (kind → wrapper) in the active run with a signature and an input
+    example; returns kind → logged-model URI."""
     from mlflow.models import infer_signature
-
-    from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
 
     reqs = pip_requirements()
     out = {}
-    for kind, wrapper in (
-        ("pd", PDPyfunc(pd_model, builder, contract_versions)),
-        ("scorecard", ScorecardPyfunc(scorecard, builder, contract_versions)),
-        ("recovery", RecoveryPyfunc(recovery, builder, contract_versions) if recovery is not None else None),
-    ):
-        if wrapper is None:
-            continue
-        pred = wrapper.predict(None, example)
+    for kind, wrapper in wrappers.items():
         info = mlflow.pyfunc.log_model(
-            name=f"{kind}_model", python_model=wrapper, signature=infer_signature(example, pred),
+            name=f"{kind}_model", python_model=wrapper, signature=infer_signature(example, wrapper.predict(None, example)),
             input_example=example, pip_requirements=reqs,
         )
         out[kind] = info.model_uri
     return out
 
 
-def _gate_book(versions, tables, test_m, y_te, loans, outcomes, metrics, s) -> list:
-    """Gate each registered model against its champion on the same out-of-time test rows."""
-    from models import metrics as M
+def _register_and_gate(uris: Mapping[str, str], names: Mapping[str, str], tags: Mapping[str, str], metrics: Mapping[str, float],
+                       champion_metrics: Callable[[str, Any], dict[str, float]], gate) -> tuple[dict[str, str], list]:
+    """Register every logged model (all or none), then gate each against its champion.
+
+    `champion_metrics(kind, champion_wrapper)` scores the champion on the challenger's own test
+    rows. A failure anywhere deletes the versions this run created."""
     from pipelines import registry
     from pipelines.promotion import decide
 
+    versions = registry.register_all(uris, names, tags)
+    decisions = []
+    try:
+        for kind, version in versions.items():
+            name = names[kind]
+            champ_v = registry.alias_version(name)
+            champ = None
+            if champ_v is not None and champ_v != version:
+                champ = champion_metrics(kind, registry.load_wrapper(name, champ_v)[0])
+            if kind == "recovery":
+                d = decide(name, version, {"lgd_mae": metrics.get("recovery.lgd_mae")}, champ, champ_v, gate,
+                           metric="lgd_mae", higher_is_better=False, check_calibration=False)
+            else:
+                pre = "pd." if kind == "pd" else "scorecard."
+                chal = {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
+                d = decide(name, version, chal, champ, champ_v, gate, check_calibration=(kind == "pd"))
+            registry.apply_gate(d, name)
+            decisions.append(d)
+    except Exception:
+        registry.rollback({names[k]: v for k, v in versions.items()})
+        raise
+    return versions, decisions
+
+
+def _book_champion_metrics(tables, test_m, y_te, loans, outcomes, discount_rate) -> Callable[[str, Any], dict[str, float]]:
+    """Scores a champion on the same out-of-time rows, rebuilding features with its own builder."""
+    from models import metrics as M
+
     test_ids = pd.Index(loans.loc[test_m, "loan_id"])
     test_tables = _subset_book(tables, test_ids)
-    decisions = []
-    for kind, version in versions.items():
-        name = registry.BOOK_MODELS[kind]
-        champ_v = registry.alias_version(name)
-        champ = None
-        if champ_v is not None and champ_v != version:
-            wrapper, _ = registry.load_wrapper(name, champ_v)
-            Xc = wrapper.feature_builder.transform(test_tables).reindex(test_ids)
-            if kind == "recovery":
-                rows = outcomes.reindex(test_ids)["defaulted"].astype(bool).to_numpy()
-                ev = _lgd_eval(wrapper.recovery_model, loans[test_m].reset_index(drop=True), outcomes.reindex(test_ids).reset_index(), Xc.reset_index(drop=True), rows, s["discount_rate"])
-                champ = {"lgd_mae": ev["metrics"].get("lgd_mae")}
-            else:
-                est = wrapper.pd_model if kind == "pd" else wrapper.scorecard
-                pc = est.predict_pd(Xc[list(est.feature_names_)])
-                champ = {"auc": M.auc(y_te, pc)}
+
+    def score(kind: str, wrapper: Any) -> dict[str, float]:
+        Xc = wrapper.feature_builder.transform(test_tables).reindex(test_ids)
         if kind == "recovery":
-            chal = {"lgd_mae": metrics.get("recovery.lgd_mae")}
-            d = decide(name, version, chal, champ, champ_v, s["gate"], metric="lgd_mae", higher_is_better=False, check_calibration=False)
-        else:
-            pre = "pd." if kind == "pd" else "scorecard."
-            chal = {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
-            d = decide(name, version, chal, champ, champ_v, s["gate"], check_calibration=(kind == "pd"))
-        registry.apply_gate(d, name)
-        decisions.append(d)
-    return decisions
+            rows = outcomes.reindex(test_ids)["defaulted"].astype(bool).to_numpy()
+            ev = _lgd_eval(wrapper.recovery_model, loans[test_m].reset_index(drop=True), outcomes.reindex(test_ids).reset_index(),
+                           Xc.reset_index(drop=True), rows, discount_rate)
+            return {"lgd_mae": ev["metrics"].get("lgd_mae")}
+        est = wrapper.pd_model if kind == "pd" else wrapper.scorecard
+        return {"auc": M.auc(y_te, est.predict_pd(Xc[list(est.feature_names_)]))}
+
+    return score
 
 
 # ------------------------------------------------------------------------------- your own table
@@ -490,7 +502,6 @@ def train_table(
     from models.pd_model import PDModel
     from models.scorecard import Scorecard
     from pipelines import registry, report as R, tracking as T
-    from pipelines.promotion import decide
     from pipelines.readers import read_table
     from pipelines.validation_job import validate_file
 
@@ -562,39 +573,22 @@ def train_table(
         mlflow.log_artifacts(str(out_dir / "report"), "validation_report")
         if validation.json_path:
             mlflow.log_artifact(str(validation.json_path), "data_validation")
-        from mlflow.models import infer_signature
-
         from pipelines.pyfunc_models import PDPyfunc, ScorecardPyfunc
 
-        uris = {}
-        for kind, w in (("pd", PDPyfunc(pd_model, None, {contract.table: contract.version})), ("scorecard", ScorecardPyfunc(scorecard, None, {contract.table: contract.version}))):
-            info = mlflow.pyfunc.log_model(name=f"{kind}_model", python_model=w, signature=infer_signature(example, w.predict(None, example)),
-                                           input_example=example, pip_requirements=pip_requirements())
-            uris[kind] = info.model_uri
+        versions_in = {contract.table: contract.version}
+        uris = _log_models(mlflow, {"pd": PDPyfunc(pd_model, None, versions_in), "scorecard": ScorecardPyfunc(scorecard, None, versions_in)}, example)
         run_id = run.info.run_id
 
     versions: dict[str, str] = {}
     decisions = []
     if promote:
         say("registering and running the promotion gate")
-        versions = registry.register_all(uris, names, {"run_id": run_id})
-        try:
-            for kind, version in versions.items():
-                name = names[kind]
-                champ_v = registry.alias_version(name)
-                champ = None
-                if champ_v is not None and champ_v != version:
-                    w, _ = registry.load_wrapper(name, champ_v)
-                    est = w.pd_model if kind == "pd" else w.scorecard
-                    champ = {"auc": M.auc(y_te, est.predict_pd(X_te[list(est.feature_names_)]))}
-                pre = "pd." if kind == "pd" else "scorecard."
-                chal = {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
-                d = decide(name, version, chal, champ, champ_v, s["gate"], check_calibration=(kind == "pd"))
-                registry.apply_gate(d, name)
-                decisions.append(d)
-        except Exception:
-            registry.rollback({names[k]: v for k, v in versions.items()})
-            raise
+
+        def champion_metrics(kind: str, wrapper: Any) -> dict[str, float]:
+            est = wrapper.pd_model if kind == "pd" else wrapper.scorecard
+            return {"auc": M.auc(y_te, est.predict_pd(X_te[list(est.feature_names_)]))}
+
+        versions, decisions = _register_and_gate(uris, names, {"run_id": run_id}, metrics, champion_metrics, s["gate"])
     return result | {
         "kind": "byod", "table": contract.table, "target": target, "rows": int(len(df)), "defaults": int(y.sum()),
         "run_id": run_id, "tracking_uri": mlflow.get_tracking_uri(),
