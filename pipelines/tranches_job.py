@@ -17,6 +17,9 @@ import yaml
 
 from data_contracts.errors import InputError, IpriskError, PortfolioError
 
+from models.portfolio.finite_pool import ExactConfig as _EXACT  # engine defaults are stated once, there
+from models.portfolio.monte_carlo import MonteCarloConfig as _MC
+
 DEFAULT_TARGETS = Path(__file__).parent / "tranche_targets.yaml"
 PLOT_SUFFIXES = (".png", ".html")
 
@@ -37,17 +40,17 @@ class TrancheSettings:
     method: str = "exact"
     correlation: float = 0.2
     sector_correlation: float = 1.0
-    paths: int = 100_000
-    seed: int = 7
-    variance_reduction: str = "none"
-    importance_shift: float = -2.0
-    stochastic_lgd: bool = True
-    lgd_factor_loading: float = 0.5
-    chunk_memory_mb: float = 64.0
-    memory_limit_mb: float = 1536.0
-    workers: int = 2
-    quadrature_nodes: int = 128
-    grid_points: int = 8192
+    paths: int = _MC.paths
+    seed: int = _MC.seed
+    variance_reduction: str = _MC.variance_reduction
+    importance_shift: float = _MC.importance_shift
+    stochastic_lgd: bool = _MC.stochastic_lgd
+    lgd_factor_loading: float = _MC.lgd_factor_loading
+    chunk_memory_mb: float = _MC.chunk_memory_mb
+    memory_limit_mb: float = _MC.memory_limit_mb
+    workers: int = _MC.workers
+    quadrature_nodes: int = _EXACT.quadrature_nodes
+    grid_points: int = _EXACT.grid_points
     currency: str = "CNY"
     stress_scenarios: tuple = ()
 
