@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from data_contracts.jsonable import jsonable
 from data_contracts.contract import (
     CORE_TABLES,
     ColumnOrderRule,
@@ -55,21 +56,7 @@ MAX_EXAMPLES = 10
 # --------------------------------------------------------------------------------------------
 # shared helpers (also used by the GX suite to build identical violations)
 # --------------------------------------------------------------------------------------------
-def plain(v: Any) -> Any:
-    """A JSON-friendly, readable scalar: dates as ISO strings, numpy scalars as Python ones, NA as None."""
-    if v is None:
-        return None
-    if isinstance(v, (pd.Timestamp, datetime)):
-        return None if pd.isna(v) else (v.date().isoformat() if (v.hour, v.minute, v.second) == (0, 0, 0) else v.isoformat())
-    if isinstance(v, date):
-        return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
+plain = jsonable  # the one conversion (data_contracts.jsonable); kept as this module's name for it
 
 
 def row_ids(df: pd.DataFrame, contract: Contract, positions: Sequence[int]) -> tuple[Any, ...]:

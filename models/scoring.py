@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.special import expit
 
 from data_contracts.errors import ModelError
+from data_contracts.jsonable import jsonable
 from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_by_loan, patent_value_scores
 from models.decision import (
     DecisionConfig,
@@ -250,7 +251,7 @@ class ScoringBundle:
         for i, row in enumerate(frame.to_dict(orient="records")):
             pledged = by_loan.get(row["loan_id"], empty)
             out.append({
-                **{k: _plain(v) for k, v in row.items() if not k.startswith("price_") and k != "annual_rate"},
+                **{k: jsonable(v) for k, v in row.items() if not k.startswith("price_") and k != "annual_rate"},
                 "price": {"annual_rate": row["annual_rate"], **{k[6:]: row[k] for k in row if k.startswith("price_")}},
                 "reasons": reasons[i],
                 "counterfactual": cfs[i],
@@ -309,12 +310,3 @@ class ScoringBundle:
 def _liquidation_factor(comps: pd.DataFrame, discount_rate: float) -> np.ndarray:
     """Expected present value of the sale as a fraction of appraised value: P(sell)·E[price]·DF(E[years])."""
     return comps["p_sell"].to_numpy(float) * comps["expected_price_fraction"].to_numpy(float) * discount_factor(comps["expected_years"].to_numpy(float), discount_rate)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return f if np.isfinite(f) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v

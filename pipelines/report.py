@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_contracts.jsonable import jsonable
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -146,42 +148,9 @@ def render_html(title: str, sections: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, pd.DataFrame):
-        return o.to_dict(orient="records")
-    if isinstance(o, pd.Series):
-        return o.to_dict()
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return None if math.isnan(float(o)) else float(o)
-    if isinstance(o, (np.bool_,)):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    if isinstance(o, bytes):
-        return None
-    return str(o)
-
-
-def _clean(o: Any) -> Any:
-    """Replace NaN/inf by None (JSON has no NaN) and convert numpy/pandas values, recursively."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, (pd.DataFrame, pd.Series, np.ndarray, np.generic)) or hasattr(o, "isoformat"):
-        return _clean(_json_default(o))
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
 def to_json(doc: Any) -> str:
     """Strict JSON (no NaN) of a report or summary."""
-    return json.dumps(_clean(doc), default=_json_default, indent=1, allow_nan=False)
+    return json.dumps(jsonable(doc), indent=1, allow_nan=False)
 
 
 def atomic_write(path: Path, data: bytes | str) -> Path:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
+from data_contracts.jsonable import jsonable
 from data_contracts import load_contract
 from data_contracts.contract import Contract, ForeignKeyRule, UniqueRule
 from data_contracts.errors import Violation
@@ -28,20 +29,7 @@ _PYDANTIC_RULES = {
 ApplicationDict = Mapping[str, Any]
 
 
-def _plain(v: Any) -> Any:
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if hasattr(v, "item"):
-        return v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return repr(v)
+_plain = jsonable
 
 
 def field_error(path: str, rule: str, value: Any, message: str = "") -> dict[str, Any]:

@@ -6,34 +6,13 @@ Shared by the service and by `iprisk audit replay`, so a replay takes exactly th
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from data_contracts import load_contract
+from data_contracts.jsonable import jsonable  # noqa: F401  (re-exported for the service)
 from data_contracts.frames import coerce_frame
-
-
-def jsonable(v: Any) -> Any:
-    """Plain JSON values: numpy scalars → Python, dates → ISO strings, NaN/inf → None."""
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return [jsonable(x) for x in v.tolist()]
-    if isinstance(v, (pd.Timestamp, dt.date, dt.datetime)):
-        return v.isoformat()[:10] if isinstance(v, pd.Timestamp) and v == v.normalize() else v.isoformat()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
 
 _DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "str", "category": "str"}
 

@@ -13,6 +13,8 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from data_contracts.jsonable import jsonable
+
 from data_contracts.errors import PortfolioError
 from models.portfolio.correlation import CorrelationStructure
 from models.portfolio.distribution import LossDistribution
@@ -75,19 +77,7 @@ class TrancheResult:
         if "expected_loss_se" in self.pool:
             out["expected_loss_se"] = self.pool["expected_loss_se"]
         out.update(pool=self.pool, tranches=self.tranches, scenarios=self.scenarios, settings=self.settings)
-        return _plain(out)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
+        return jsonable(out)
 
 
 def loss_distribution(pool: Pool, request: TrancheRequest, factor_shift: float = 0.0,

@@ -102,6 +102,12 @@ def service_app():
 
 
 @pytest.fixture
+def asgi_app():
+    """The service's ASGI app (a fixture, so tests never import from a conftest module by name)."""
+    return service_app()
+
+
+@pytest.fixture
 def client(service_env):
     from starlette.testclient import TestClient
 

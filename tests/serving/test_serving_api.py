@@ -132,15 +132,14 @@ def test_decisions_are_audited_with_caller_and_versions(client, example_app):
     assert rec.inputs["firm"]["firm_id"] == example_app["firm"]["firm_id"]
 
 
-def test_concurrent_requests_are_batched(service_env, example_app):
+def test_concurrent_requests_are_batched(service_env, example_app, asgi_app):
     import asyncio
 
     import httpx
 
-    from conftest import service_app
 
     async def go():
-        app = service_app()
+        app = asgi_app
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
@@ -216,18 +215,17 @@ def test_tranche_input_errors_are_422(client):
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "paths"
 
 
-def test_pd_only_path_checks_rows_and_batches(service_env):
+def test_pd_only_path_checks_rows_and_batches(service_env, asgi_app):
     import asyncio
 
     import httpx
 
-    from conftest import service_app
 
     h = {"X-API-Key": service_env["keys"]["data_scientist"]}
     row = {"leverage": 0.5, "overdue": 1.0, "amount": 1e6}
 
     async def go():
-        app = service_app()
+        app = asgi_app
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
                 one = await c.post("/v1/pd", json={"records": [row, {**row, "leverage": 0.9}]}, headers=h)
