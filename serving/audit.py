@@ -43,7 +43,12 @@ _PG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
   request_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, endpoint TEXT NOT NULL,
   caller TEXT NOT NULL, role TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
-  model_versions TEXT NOT NULL)
+  model_versions TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION decisions_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS decisions_no_change ON decisions;
+CREATE TRIGGER decisions_no_change BEFORE UPDATE OR DELETE ON decisions
+  FOR EACH ROW EXECUTE FUNCTION decisions_append_only();
 """
 
 
