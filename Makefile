@@ -26,8 +26,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
+# Benchmarks print figures (they assert nothing); each is also runnable on its own, see bench/*.py.
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_polish.py
+	$(BIN)/python bench/bench_tranches.py
+	$(BIN)/python bench/bench_service.py --train 2500
 
 clean:
 	rm -rf $(VENV) build mlruns.db mlartifacts
