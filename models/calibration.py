@@ -78,3 +78,21 @@ class AffineCalibrator:
     def predict_pd(self, margin: Any) -> np.ndarray:
         """Calibrated PD, (n,) fractions."""
         return expit(self.log_odds(margin))
+
+
+class LogOddsClassifierMixin:
+    """PD, class probabilities and flags of a classifier that defines ``log_odds(X) -> (n,)``
+    (shared by the PD model and the scorecard, so both answer the same way)."""
+
+    def predict_pd(self, X: Any) -> np.ndarray:
+        """Probability of default, (n,) fractions."""
+        return expit(self.log_odds(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n, 2): columns P(no default), P(default)."""
+        p = self.predict_pd(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        """0/1 default flag at a PD ``threshold`` (for scikit-learn tools; credit decisions use PD)."""
+        return (self.predict_pd(X) >= threshold).astype("int64")

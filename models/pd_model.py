@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from data_contracts.errors import ModelError
-from models.calibration import AffineCalibrator
+from models.calibration import AffineCalibrator, LogOddsClassifierMixin
 
 SYNTHETIC_OPS = ("ratio", "difference", "product")
 SMALL_BATCH = 2048
@@ -121,7 +121,7 @@ class PDModelConfig:
                              "min_defaults >= 1 and min_valid_defaults >= 1 are required")
 
 
-class PDModel(ClassifierMixin, BaseEstimator):
+class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """Calibrated PD estimator with monotone constraints and additive reason codes.
 
     Parameters
@@ -332,19 +332,6 @@ class PDModel(ClassifierMixin, BaseEstimator):
         """Calibrated log-odds of default a·margin + b, (n,)."""
         self._fitted()
         return self.calibrator_.log_odds(self.margin(X))
-
-    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of default, (n,) fractions."""
-        return expit(self.log_odds(X))
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, 2): columns P(no default), P(default)."""
-        p = self.predict_pd(X)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
-        """0/1 default flag at a PD ``threshold`` (for scikit-learn tools; credit decisions use PD)."""
-        return (self.predict_pd(X) >= threshold).astype("int64")
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Additive reasons in calibrated log-odds: (n, features + 'bias'), rows summing to logit(PD).

@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from data_contracts.errors import ModelError
+from models.calibration import LogOddsClassifierMixin
 
 TRENDS = {1: "ascending", -1: "descending", 0: "auto_asc_desc"}
 
@@ -58,7 +59,7 @@ class ScorecardConfig:
     """Processes for binning (optbinning's n_jobs)."""
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):
+class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """WoE logistic scorecard with monotone bins and points.
 
     Parameters
@@ -186,19 +187,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """Log-odds of default, (n,)."""
         W = self._woe(self._aligned(X))
         return self.intercept_ + W[self.features_].to_numpy() @ np.array([self.coef_[n] for n in self.features_])
-
-    def predict_pd(self, X: pd.DataFrame) -> np.ndarray:
-        """Probability of default, (n,) fractions."""
-        return expit(self.log_odds(X))
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, 2): columns P(no default), P(default)."""
-        p = self.predict_pd(X)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
-        """0/1 default flag at a PD ``threshold``."""
-        return (self.predict_pd(X) >= threshold).astype("int64")
 
     def reason_codes(self, X: pd.DataFrame, top_k: int = 3) -> pd.DataFrame:
         """The ``top_k`` features losing most points against their best bin, per row.
