@@ -211,8 +211,12 @@ def train_book(
     tracking: str | None = None,
     progress: ProgressFn | None = None,
     promote: bool = True,
+    validation: Any | None = None,
 ) -> dict[str, Any]:
-    """Train, evaluate, log, register and gate the loan-book models. Returns a JSON-ready summary."""
+    """Train, evaluate, log, register and gate the loan-book models. Returns a JSON-ready summary.
+
+    `validation`: a passing `ValidationReport` of this very folder, when the caller has just made
+    one (`iprisk run`), so the book is not validated twice."""
     import mlflow
 
     from features import FeatureBuilder, FeatureConfig, feature_specs, monotone_constraints
@@ -235,8 +239,9 @@ def train_book(
     experiment_id = T.connect(tracking)  # fail fast when the registry is unreachable
     out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="iprisk-train-"))
 
-    say("validating the book against its contracts")
-    validation = validate_book(data_dir, out_dir / "data_validation")
+    if validation is None:
+        say("validating the book against its contracts")
+        validation = validate_book(data_dir, out_dir / "data_validation")
     validation.raise_on_violations()
 
     say("reading tables and building features")

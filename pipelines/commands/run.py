@@ -108,11 +108,11 @@ def run(
         from pipelines.commands.train import print_gate
         from pipelines.train_job import train_book
 
-        res = train_book(out, out_dir=out.parent / "train", progress=lambda m: console.print(f"  · {m}"))
+        res = train_book(out, out_dir=out.parent / "train", progress=lambda m: console.print(f"  · {m}"), validation=report)
         m = res["metrics"]
         console.print(f"trained in {res['seconds']} s: PD AUC {m['pd.auc']:.4f} (oracle {m.get('oracle.auc', float('nan')):.4f}), "
                       f"scorecard AUC {m['scorecard.auc']:.4f}; report {res['report']}")
-        print_gate(res["gate"])
+        print_gate(res["gate"], console)
 
     keys = _dev_keys(home)
     console.print("development API keys (stored in .iprisk/dev-keys.json, untracked):")

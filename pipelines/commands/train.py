@@ -31,14 +31,16 @@ def _progress(quiet: bool):
     return prog, step
 
 
-def print_gate(decisions: list[dict]) -> None:
-    """One line per gate verdict: model, version, decision, metric against the champion, reason."""
+def print_gate(decisions: list[dict], out: Console | None = None) -> None:
+    """One line per gate verdict: model, version, decision, metric against the champion, reason
+    (on stderr by default, so `--json` keeps stdout clean)."""
+    target = out if out is not None else console
     fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
-    console.print("[bold]Promotion gate[/]")
+    target.print("[bold]Promotion gate[/]")
     for d in decisions:
         colour = "green" if d["decision"] == "promoted" else "yellow"
         champ = f"champion v{d['champion_version']} {fmt(d['champion_metric'])}" if d["champion_version"] else "no champion"
-        console.print(f"  {d['model']} v{d['version']}: [{colour}]{d['decision']}[/] — {d['metric']} {fmt(d['challenger_metric'])} vs {champ}; {d['reason']}",
+        target.print(f"  {d['model']} v{d['version']}: [{colour}]{d['decision']}[/] — {d['metric']} {fmt(d['challenger_metric'])} vs {champ}; {d['reason']}",
                       soft_wrap=True)
 
 
