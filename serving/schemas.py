@@ -132,33 +132,30 @@ class Decision(BaseModel):
     recommendation: Any = None
 
 
-class ScoreResponse(BaseModel):
+class _Answer(BaseModel):
+    """What every answer carries: the request id (also in the audit log) and the serving model versions."""
+
     request_id: str
     model_versions: dict[str, str]
+
+
+class ScoreResponse(_Answer):
     decision: dict[str, Any]
 
 
-class BatchResponse(BaseModel):
-    request_id: str
-    model_versions: dict[str, str]
+class BatchResponse(_Answer):
     decisions: list[dict[str, Any]]
 
 
-class CollateralResponse(BaseModel):
-    request_id: str
-    model_versions: dict[str, str]
+class CollateralResponse(_Answer):
     collateral: dict[str, Any]
 
 
-class TrancheResponse(BaseModel):
-    request_id: str
-    model_versions: dict[str, str]
+class TrancheResponse(_Answer):
     result: dict[str, Any]
 
 
-class ModelsResponse(BaseModel):
-    request_id: str
-    model_versions: dict[str, str]
+class ModelsResponse(_Answer):
     metrics: dict[str, dict[str, Any]]
     pd_features: list[str] = Field(default_factory=list, description="Feature names the PD-only path POST /v1/pd expects")
 
