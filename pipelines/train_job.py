@@ -308,9 +308,10 @@ def train_book(
     say("logging to MLflow")
     contract_versions = {t: c.version for t, c in core_contracts().items()}
     example = X_te.head(5).astype("float64")
+    data_fingerprint = fingerprint(data_dir)  # hashes every input file: once per run
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"book-{time.strftime('%Y%m%d-%H%M%S')}") as run:
         mlflow.set_tags({
-            "iprisk.kind": "book", "data.path": str(data_dir.resolve()), "data.fingerprint": fingerprint(data_dir),
+            "iprisk.kind": "book", "data.path": str(data_dir.resolve()), "data.fingerprint": data_fingerprint,
             "code.version": code_version(), **{f"contract.{t}": v for t, v in contract_versions.items()},
         })
         mlflow.log_params({f"train.{k}": v for k, v in asdict(cfg).items()} | {
@@ -334,7 +335,7 @@ def train_book(
     if promote:
         say("registering and running the promotion gate")
         versions, decisions = _register_and_gate(
-            uris, registry.BOOK_MODELS, {"data.fingerprint": fingerprint(data_dir), "run_id": run_id}, metrics,
+            uris, registry.BOOK_MODELS, {"data.fingerprint": data_fingerprint, "run_id": run_id}, metrics,
             _book_champion_metrics(tables, test_m, y_te, loans, outcomes, s["discount_rate"]), s["gate"],
         )
     return {
