@@ -46,8 +46,8 @@ class TrainConfig:
 
 
 def _settings():
-    from models.collateral import CollateralScoreConfig
-    from models.decision import DecisionConfig, LimitsConfig, MasterScale, PricingConfig
+    """The settings training uses (split, gate, grades, recovery model, discount rate)."""
+    from models.decision import MasterScale
     from models.recovery import RecoveryConfig
     from pipelines.promotion import GateConfig
     from pipelines.settings import load_section, raw_section
@@ -58,10 +58,6 @@ def _settings():
         "master_scale": load_section("master_scale", MasterScale),
         "recovery": load_section("recovery", RecoveryConfig),
         "discount_rate": float(raw_section("recovery_arithmetic").get("discount_rate", 0.08)),
-        "collateral": load_section("collateral", CollateralScoreConfig),
-        "limits": load_section("limits", LimitsConfig),
-        "pricing": load_section("pricing", PricingConfig),
-        "decision": load_section("decision", DecisionConfig),
     }
 
 
