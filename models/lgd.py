@@ -10,8 +10,20 @@ share of it; the lender keeps the rest. All arguments broadcast (numpy arrays or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+
+@dataclass(frozen=True)
+class RecoveryArithmetic:
+    """Settings section ``recovery_arithmetic``, shared by the demo book and the recovery model.
+
+    discount_rate: fraction per year at which recoveries are discounted to the default date (the
+    lender's cost of funds plus a workout premium; default 0.08)."""
+
+    discount_rate: float = 0.08
 
 
 def enhancement_share(guarantee_share: ArrayLike, insurance_share: ArrayLike, compensation_share: ArrayLike) -> NDArray[np.float64]:

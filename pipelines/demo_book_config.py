@@ -92,11 +92,9 @@ def load_demo_book_config() -> DemoBookConfig:
     ``recovery_arithmetic.discount_rate`` unless the section sets it (one rate for both sides)."""
     import dataclasses
 
-    from pipelines.settings import load_section, raw_section
+    from pipelines.settings import load_section, raw_section, recovery_discount_rate
 
     cfg = load_section("demo_book", DemoBookConfig)
     if "discount_rate" not in raw_section("demo_book"):
-        rate = raw_section("recovery_arithmetic").get("discount_rate")
-        if rate is not None:
-            cfg = dataclasses.replace(cfg, discount_rate=float(rate))
+        cfg = dataclasses.replace(cfg, discount_rate=recovery_discount_rate())
     return cfg

@@ -135,7 +135,7 @@ def load_policy():
     from models.collateral import CollateralScoreConfig
     from models.decision import DecisionConfig, LimitsConfig, MasterScale, PricingConfig
     from models.scoring import RiskPolicy
-    from pipelines.settings import load_section, raw_section
+    from pipelines.settings import load_section, recovery_discount_rate
 
     return RiskPolicy(
         master_scale=load_section("master_scale", MasterScale),
@@ -143,7 +143,7 @@ def load_policy():
         pricing=load_section("pricing", PricingConfig),
         decision=load_section("decision", DecisionConfig),
         collateral=load_section("collateral", CollateralScoreConfig),
-        discount_rate=float(raw_section("recovery_arithmetic").get("discount_rate", 0.08)),
+        discount_rate=recovery_discount_rate(),
     )
 
 

@@ -59,3 +59,10 @@ def load_section(section: str, cls: type[T]) -> T:
             if isinstance(values.get(f.name), list):
                 values[f.name] = tuple(values[f.name])
     return cls(**values)
+
+
+def recovery_discount_rate() -> float:
+    """`recovery_arithmetic.discount_rate`: the one discount rate of recoveries (fraction per year)."""
+    from models.lgd import RecoveryArithmetic
+
+    return float(load_section("recovery_arithmetic", RecoveryArithmetic).discount_rate)

@@ -50,14 +50,14 @@ def _settings():
     from models.decision import MasterScale
     from models.recovery import RecoveryConfig
     from pipelines.promotion import GateConfig
-    from pipelines.settings import load_section, raw_section
+    from pipelines.settings import load_section, recovery_discount_rate
 
     return {
         "train": load_section("train", TrainConfig),
         "gate": load_section("gate", GateConfig),
         "master_scale": load_section("master_scale", MasterScale),
         "recovery": load_section("recovery", RecoveryConfig),
-        "discount_rate": float(raw_section("recovery_arithmetic").get("discount_rate", 0.08)),
+        "discount_rate": recovery_discount_rate(),
     }
 
 
