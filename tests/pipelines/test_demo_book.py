@@ -298,8 +298,8 @@ def test_pd_score_moves_in_the_contracts_risk_directions(book):
 def test_cli_writes_the_book(tmp_path):
     from typer.testing import CliRunner
 
-    from pipelines.app import app
-    from pipelines.cli import _register_commands
+    from cli.app import app
+    from cli.main import _register_commands
 
     _register_commands()
 

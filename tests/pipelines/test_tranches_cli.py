@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.cli import main
+from cli.main import main
 
 
 def _pool_frame(n: int = 120, seed: int = 4) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from cli.main import main
 from pipelines.validation_job import validate_book, validate_file, validate_tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data_contracts"))

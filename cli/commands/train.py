@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.app import app
+from cli.app import app
 
 console = Console(stderr=True, highlight=False)
 

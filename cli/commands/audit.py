@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pipelines.app import app
+from cli.app import app
 
 audit_app = typer.Typer(help="Inspect the scoring service's audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")

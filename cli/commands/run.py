@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.app import app
+from cli.app import app
 
 console = Console(highlight=False)
 
@@ -105,7 +105,7 @@ def run(
     if have and not retrain:
         console.print(f"champions already in the registry ({tracking.tracking_uri()}); use --retrain to train again")
     else:
-        from pipelines.commands.train import print_gate
+        from cli.commands.train import print_gate
         from pipelines.train_job import train_book
 
         res = train_book(out, out_dir=out.parent / "train", progress=lambda m: console.print(f"  · {m}"), validation=report)

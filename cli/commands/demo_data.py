@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipelines.app import app
+from cli.app import app
 
 
 @app.command("demo-data")

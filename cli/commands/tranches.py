@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pipelines.app import app
+from cli.app import app
 
 
 @app.command("tranches")

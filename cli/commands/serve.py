@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from pipelines.app import app
+from cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
 

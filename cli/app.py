@@ -1,4 +1,4 @@
-"""The `iprisk` Typer application object. Command modules register on it; see `pipelines.cli`."""
+"""The `iprisk` Typer application object. Command modules register on it; see `cli.main`."""
 
 import typer
 

@@ -1,6 +1,6 @@
 """Entry point of the `iprisk` command.
 
-Each command lives in its own module under `pipelines/commands/` and registers on the shared
+Each command lives in its own module under `cli/commands/` and registers on the shared
 Typer app; heavy imports happen inside the commands so `--help` stays fast. Errors a user can
 cause (`IpriskError`) become one red line on stderr and the error's exit code.
 """
@@ -14,13 +14,13 @@ import sys
 from rich.console import Console
 
 from data_contracts.errors import IpriskError
-from pipelines import commands
-from pipelines.app import app
+from cli import commands
+from cli.app import app
 
 
 def _register_commands() -> None:
     for mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
-        importlib.import_module(f"pipelines.commands.{mod}")
+        importlib.import_module(f"cli.commands.{mod}")
 
 
 def main(argv: list[str] | None = None) -> None:

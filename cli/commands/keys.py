@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from pipelines.app import app
+from cli.app import app
 
 keys_app = typer.Typer(help="Create, list and revoke the scoring service's API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
