@@ -137,11 +137,11 @@ def main() -> None:
 
     apps = book_applications(book, 200, seed=1)
     from pipelines.registry import load_bundle
-    from serving import checks, scoring
+    from data_contracts import application as checks
 
     bundle = load_bundle(uri, versions=versions)
     filled = [checks.fill_application(a, a["loan"]["loan_id"]) for a in apps]
-    X = bundle.features(scoring.application_tables(filled)).astype("float64")
+    X = bundle.features(checks.application_tables(filled)).astype("float64")
     cols = list(bundle.pd_model.feature_names_) if hasattr(bundle.pd_model, "feature_names_") else list(X.columns)
     X = X[cols]
     rows = [[None if v != v else float(v) for v in row] for row in X.to_numpy()]  # NaN (missing) → null

@@ -24,6 +24,24 @@ BIAS_KEYS = ("bias", "base_value", "expected_value", "intercept", "_bias")
 
 
 @dataclass(frozen=True)
+class ExplanationConfig:
+    """Settings section ``explanations``: what a decision explains.
+
+    top_k_reasons: reason codes per decision (the features that raised the PD most).
+    counterfactual_grid: loan amounts tried on the PD curve, geometrically between 0.1% and 100%
+    of the requested amount, when looking for the largest approvable amount.
+    """
+
+    top_k_reasons: int = 4
+    counterfactual_grid: int = 40
+
+    def __post_init__(self) -> None:
+        if self.top_k_reasons < 0 or self.counterfactual_grid < 2:
+            raise ModelError(f"explanations: top_k_reasons >= 0 and counterfactual_grid >= 2 are required, "
+                             f"got {self.top_k_reasons} and {self.counterfactual_grid}")
+
+
+@dataclass(frozen=True)
 class Reason:
     """One reason: ``log_odds`` is the feature's contribution; ``pd_points`` how much the PD would
     fall (fraction, e.g. 0.012 = 1.2 points) without it: ``σ(m) − σ(m − c)`` at margin ``m``."""

@@ -10,7 +10,8 @@ the counterfactual approvable amount, and per-patent collateral scores.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from data_contracts.application import application_tables, record_frame
 from data_contracts.errors import ModelError
 from data_contracts.jsonable import jsonable
 from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_by_loan, patent_value_scores
@@ -32,7 +34,7 @@ from models.decision import (
     recommend,
     risk_based_price,
 )
-from models.explain import counterfactual_amount
+from models.explain import ExplanationConfig, counterfactual_amount
 from models.lgd import discount_factor
 
 RECOVERY_GROUPS = ("legal", "technical", "economic")
@@ -49,8 +51,8 @@ def recovery_feature_names(feature_names: list[str], specs: Mapping[str, Any]) -
 class RiskPolicy:
     """The bank's policy around the models: grades, limits, price, thresholds, collateral rules.
 
-    ``discount_rate``: recoveries' discount rate per year. ``top_k_reasons``: reasons per decision.
-    ``counterfactual_grid``: amounts tried on the PD curve between 0.1% and 100% of the request.
+    ``discount_rate``: recoveries' discount rate per year. ``explanations``: reason codes per
+    decision and the counterfactual's amount grid (settings section ``explanations``).
     """
 
     master_scale: MasterScale = field(default_factory=MasterScale)
@@ -59,8 +61,7 @@ class RiskPolicy:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     collateral: CollateralScoreConfig = field(default_factory=CollateralScoreConfig)
     discount_rate: float = 0.08
-    top_k_reasons: int = 4
-    counterfactual_grid: int = 40
+    explanations: ExplanationConfig = field(default_factory=ExplanationConfig)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class ScoringBundle:
 
     def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
         """Per row, the k features that pushed the PD up most (largest positive contributions)."""
-        k = self.policy.top_k_reasons if k is None else k
+        k = self.policy.explanations.top_k_reasons if k is None else k
         names = [c for c in contrib.columns if c != "bias"]
         C = contrib[names].to_numpy()
         margin = contrib.to_numpy().sum(axis=1)
@@ -212,7 +213,7 @@ class ScoringBundle:
         LGD exact through the recovery model's disposal distribution)."""
         pol = self.policy
         loans = tables["loans"].set_index("loan_id").reindex(ev.X.index).reset_index()
-        grid = np.geomspace(1e-3, 1.0, pol.counterfactual_grid)
+        grid = np.geomspace(1e-3, 1.0, pol.explanations.counterfactual_grid)
         n, g = len(loans), len(grid)
         req = loans["amount"].to_numpy(float)
         big = loans.loc[np.repeat(np.arange(n), g)].reset_index(drop=True)
@@ -310,3 +311,18 @@ class ScoringBundle:
 def _liquidation_factor(comps: pd.DataFrame, discount_rate: float) -> np.ndarray:
     """Expected present value of the sale as a fraction of appraised value: P(sell)·E[price]·DF(E[years])."""
     return comps["p_sell"].to_numpy(float) * comps["expected_price_fraction"].to_numpy(float) * discount_factor(comps["expected_years"].to_numpy(float), discount_rate)
+
+
+# -- JSON applications in, JSON decisions out (the service, batch scoring of JSON, audit replay) ----
+def score_applications(bundle: Any, apps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Decisions for filled, checked applications (`data_contracts.application`), in request order."""
+    out = bundle.score(application_tables(apps))
+    by_id = {str(d["loan_id"]): d for d in out}
+    return [jsonable(by_id[str(a["loan"]["loan_id"])]) for a in apps]
+
+
+def value_patents(bundle: Any, patents: Sequence[Mapping[str, Any]], as_of: str | dt.date | None) -> dict[str, Any]:
+    """Per-patent value scores, expected liquidation value and LTV cap of checked patent records,
+    valued on `as_of` (default: today)."""
+    when = pd.Timestamp(as_of or dt.date.today())
+    return jsonable(bundle.value_collateral(record_frame("patents", patents), when))

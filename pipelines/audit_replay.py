@@ -7,7 +7,11 @@ import math
 from typing import Any
 
 from data_contracts.errors import InputError
-from serving.audit import AuditRecord
+from models.scoring import score_applications, value_patents
+from pipelines.audit_store import AuditRecord
+from pipelines.registry import load_bundle
+from pipelines.serving_config import load_config
+from pipelines.tranches_job import evaluate_request
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
@@ -37,20 +41,13 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[tuple[str,
 
 def replay(record: AuditRecord, tracking_uri: str | None = None) -> Any:
     """The outputs the recorded inputs give today with the recorded model versions."""
-    from serving import scoring
-
     if record.endpoint == "trust/tranches":
-        from serving.config import load_config
-        from serving.tranches import evaluate
-
-        return evaluate(record.inputs, load_config())
-    from pipelines.registry import load_bundle
-
+        return evaluate_request(record.inputs, load_config().max_paths)
     bundle = load_bundle(tracking_uri=tracking_uri, versions=record.model_versions)
     if record.endpoint == "loans/score":
-        return scoring.score_applications(bundle, [record.inputs])[0]
+        return score_applications(bundle, [record.inputs])[0]
     if record.endpoint == "loans/score-batch":
-        return scoring.score_applications(bundle, record.inputs)
+        return score_applications(bundle, record.inputs)
     if record.endpoint == "collateral/value":
-        return scoring.value_collateral(bundle, record.inputs["patents"], record.inputs.get("as_of"))
+        return value_patents(bundle, record.inputs["patents"], record.inputs.get("as_of"))
     raise InputError(f"audit record {record.request_id}: cannot replay endpoint {record.endpoint!r}")

@@ -5,6 +5,7 @@ pool built from a book for the tranche engine.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_contracts import load_contract
+from data_contracts.application import application_tables, check_applications, fill_application
 from data_contracts.errors import InputError
+from data_contracts.validate import check_frame, raise_on
+from pipelines.readers import read_table
+from pipelines.registry import load_bundle
+from pipelines.report import atomic_write
 
 REASON_COLUMNS = 3
 CHUNK_LOANS = 10_000
@@ -21,10 +28,6 @@ SCORING_TABLES = ("firms", "patents", "loans", "pledges")
 
 def read_applications(path: Path) -> dict[str, pd.DataFrame]:
     """Tables from a loan-book folder, or from a JSON file of applications ({firm, patents, loan})."""
-    from data_contracts import load_contract
-    from data_contracts.validate import check_frame, raise_on
-    from pipelines.readers import read_table
-
     if path.is_dir():
         tables = {}
         for t in SCORING_TABLES:  # outcomes are not needed to score
@@ -35,9 +38,6 @@ def read_applications(path: Path) -> dict[str, pd.DataFrame]:
         raise_on([v for t, df in tables.items() for v in check_frame(df, load_contract(t), tables)])
         return tables
     if path.suffix.lower() == ".json":
-        from serving.checks import check_applications, fill_application
-        from serving.scoring import application_tables
-
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
@@ -49,7 +49,8 @@ def read_applications(path: Path) -> dict[str, pd.DataFrame]:
         errors = check_applications(apps, prefix_of=lambda i: f"applications[{i}].")
         if errors:
             first = errors[0]
-            raise InputError(f"applications file {path}: {len(errors)} error(s); first: {first.get('field')}: rule '{first.get('rule')}', value {first.get('value')!r}")
+            raise InputError(f"applications file {path}: {len(errors)} error(s); first: {first['path']}: "
+                             f"rule '{first['rule']}', value {first['value']!r}")
         return application_tables(apps)
     raise InputError(f"score input {path}: expected a loan-book folder or a .json file of applications")
 
@@ -90,13 +91,9 @@ def _score_chunk(bundle: Any, tables: dict[str, pd.DataFrame], reasons: int) -> 
 
 def write_scores(frame: pd.DataFrame, out: Path) -> Path:
     """Write scores as Parquet or CSV (by suffix), atomically."""
-    from pipelines.report import atomic_write
-
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise InputError(f"score output {out}: use a .parquet or .csv file name")
-    import io
-
     buf = io.BytesIO()
     if suffix == ".parquet":
         frame.to_parquet(buf, index=False)
@@ -108,8 +105,6 @@ def write_scores(frame: pd.DataFrame, out: Path) -> Path:
 def pool_from_book(book_dir: str | Path, bundle: Any | None = None) -> pd.DataFrame:
     """The trust-plan pool of a book's loans (pool.yaml columns): EAD = amount, PD and expected LGD
     from the champion models, sector and region of the borrower."""
-    from pipelines.registry import load_bundle
-
     tables = read_applications(Path(book_dir))
     bundle = bundle or load_bundle()
     frame = pd.concat([bundle.evaluate(t, reasons=False).frame for t in chunks(tables)], ignore_index=True)

@@ -3,6 +3,10 @@
 Registered models: `iprisk-pd`, `iprisk-scorecard`, `iprisk-recovery` for the loan book, and
 `iprisk-pd-<table>` / `iprisk-scorecard-<table>` for a bring-your-own-data table. Aliases:
 `champion` (what serves) and `challenger` (the latest candidate that was not promoted).
+
+Fail-safe: "this model or alias does not exist" is an answer (None); anything else the registry
+says — unreachable, a timeout, a malformed answer — raises `RegistryError` naming the call that
+failed. Callers never mistake a registry hiccup for "no champion yet".
 """
 
 from __future__ import annotations
@@ -10,22 +14,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from data_contracts.errors import RegistryError
+import mlflow
+import mlflow.pyfunc
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from data_contracts import core_contracts
+from data_contracts.errors import ModelError, RegistryError
+from models.scoring import ScoringBundle
+from pipelines import tracking
+from pipelines.policy import load_policy
 from pipelines.promotion import GateDecision
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 BOOK_MODELS = {"pd": "iprisk-pd", "scorecard": "iprisk-scorecard", "recovery": "iprisk-recovery"}
+NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+
+HEADLINE_METRICS = ("auc", "gini", "ks", "brier", "auc_to_oracle", "jeffreys_pass_share", "mean_pd_in_interval",
+                    "lgd_mae", "lgd_bias", "psi_score")
 
 
 def byod_models(table: str) -> dict[str, str]:
     return {"pd": f"iprisk-pd-{table}", "scorecard": f"iprisk-scorecard-{table}"}
 
 
-def _client():
-    from mlflow import MlflowClient
-
+def _client() -> MlflowClient:
     return MlflowClient()
+
+
+def _first_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
+
+
+def _failed(call: str, e: BaseException) -> RegistryError:
+    return RegistryError(f"registry {mlflow.get_registry_uri()}: {call} failed ({_first_line(e)})")
 
 
 def register_all(model_uris: Mapping[str, str], names: Mapping[str, str], tags: Mapping[str, str]) -> dict[str, str]:
@@ -34,53 +57,66 @@ def register_all(model_uris: Mapping[str, str], names: Mapping[str, str], tags: 
     If any registration fails, the versions created so far are deleted, so a failed run leaves
     no orphan version. Returns kind → version.
     """
-    import mlflow
-
-    client = _client()
     done: dict[str, tuple[str, str]] = {}
     try:
         for kind, uri in model_uris.items():
             mv = mlflow.register_model(uri, names[kind], tags=dict(tags))
             done[kind] = (names[kind], str(mv.version))
-    except Exception as e:
-        for name, version in done.values():
-            try:
-                client.delete_model_version(name, version)
-            except Exception:  # best effort; the original error matters more
-                pass
-        raise RegistryError(f"registering models failed, nothing registered: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from e
+    except (MlflowException, OSError) as e:
+        left = rollback(dict(done.values()))
+        extra = f"; could not delete {left}" if left else ""
+        raise RegistryError(f"registering models failed, nothing registered{extra}: {_first_line(e)}") from e
     return {k: v for k, (_, v) in done.items()}
 
 
-def rollback(names_versions: Mapping[str, str]) -> None:
-    """Delete model versions (name → version), e.g. when a later step of the run failed."""
+def rollback(names_versions: Mapping[str, str]) -> dict[str, str]:
+    """Delete model versions (name → version), e.g. when a later step of the run failed.
+
+    Best effort: the error that caused the rollback matters more. Returns what could not be deleted."""
     client = _client()
+    left = {}
     for name, version in names_versions.items():
         try:
             client.delete_model_version(name, version)
-        except Exception:
-            pass
+        except (MlflowException, OSError):
+            left[name] = version
+    return left
 
 
 def alias_version(name: str, alias: str = CHAMPION) -> str | None:
-    """The version an alias points to, or None when the model or alias does not exist."""
+    """The version an alias points to; None when the model or the alias does not exist.
+
+    Raises `RegistryError` when the registry cannot answer (never None for an error)."""
     try:
-        return str(_client().get_model_version_by_alias(name, alias).version)
-    except Exception:
-        return None
+        rm = _client().get_registered_model(name)
+    except MlflowException as e:
+        if e.error_code == NOT_FOUND:
+            return None
+        raise _failed(f"get_registered_model({name!r})", e) from e
+    except OSError as e:
+        raise _failed(f"get_registered_model({name!r})", e) from e
+    version = (rm.aliases or {}).get(alias)
+    return None if version is None else str(version)
 
 
 def apply_gate(decision: GateDecision, name: str) -> None:
     """Record the verdict on the model version (tags) and move the aliases accordingly."""
     client = _client()
-    for k, v in decision.as_tags().items():
-        client.set_model_version_tag(name, decision.version, k, v)
-    if decision.decision == "promoted":
-        client.set_registered_model_alias(name, CHAMPION, decision.version)
-        if alias_version(name, CHALLENGER) is not None:
-            client.delete_registered_model_alias(name, CHALLENGER)
-    else:
-        client.set_registered_model_alias(name, CHALLENGER, decision.version)
+    step = "set_model_version_tag"
+    try:
+        for k, v in decision.as_tags().items():
+            client.set_model_version_tag(name, decision.version, k, v)
+        if decision.decision == "promoted":
+            step = "set_registered_model_alias(champion)"
+            client.set_registered_model_alias(name, CHAMPION, decision.version)
+            if alias_version(name, CHALLENGER) is not None:
+                step = "delete_registered_model_alias(challenger)"
+                client.delete_registered_model_alias(name, CHALLENGER)
+        else:
+            step = "set_registered_model_alias(challenger)"
+            client.set_registered_model_alias(name, CHALLENGER, decision.version)
+    except (MlflowException, OSError) as e:
+        raise _failed(f"{step} for {name} v{decision.version}", e) from e
 
 
 def model_uri(name: str, version_or_alias: str) -> str:
@@ -89,39 +125,44 @@ def model_uri(name: str, version_or_alias: str) -> str:
 
 
 def load_wrapper(name: str, version_or_alias: str = CHAMPION) -> tuple[Any, str]:
-    """Load a registered pyfunc and return (its python wrapper, the concrete version)."""
-    import mlflow
+    """Load a registered pyfunc and return (its python wrapper, the concrete version).
 
+    Raises `RegistryError` naming the model when the version or alias does not exist, when the
+    registry cannot answer, or when the artefact cannot be loaded."""
     client = _client()
     try:
         if str(version_or_alias).isdigit():
             version = str(client.get_model_version(name, str(version_or_alias)).version)
         else:
-            version = str(client.get_model_version_by_alias(name, version_or_alias).version)
-    except Exception as e:
-        raise RegistryError(
-            f"registry {mlflow.get_tracking_uri()}: model '{name}' has no version '{version_or_alias}' "
-            f"(train and promote one first: `iprisk train --data DIR`)"
-        ) from e
+            version = alias_version(name, str(version_or_alias))
+            if version is None:
+                raise RegistryError(
+                    f"registry {mlflow.get_registry_uri()}: model '{name}' has no version '{version_or_alias}' "
+                    f"(train and promote one first: `iprisk train --data DIR`)"
+                )
+    except MlflowException as e:
+        if e.error_code == NOT_FOUND:
+            raise RegistryError(
+                f"registry {mlflow.get_registry_uri()}: model '{name}' has no version '{version_or_alias}' "
+                f"(train and promote one first: `iprisk train --data DIR`)"
+            ) from e
+        raise _failed(f"get_model_version({name!r}, {version_or_alias!r})", e) from e
     try:
         loaded = mlflow.pyfunc.load_model(model_uri(name, version))
-    except Exception as e:
-        raise RegistryError(f"model '{name}' v{version} cannot be loaded: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from e
+    except (MlflowException, OSError, ImportError, ValueError, TypeError, AttributeError, EOFError) as e:
+        # artefact missing or unreadable, or pickled with code that no longer loads
+        raise RegistryError(f"model '{name}' v{version} cannot be loaded: {_first_line(e)}") from e
     return loaded.unwrap_python_model(), version
 
 
 def version_info(name: str, version: str) -> dict[str, Any]:
     """Tags and run metrics of a version (for `GET /v1/models` and `iprisk evaluate`)."""
-    import mlflow
-
     client = _client()
-    mv = client.get_model_version(name, version)
-    metrics: dict[str, float] = {}
-    if mv.run_id:
-        try:
-            metrics = dict(mlflow.get_run(mv.run_id).data.metrics)
-        except Exception:
-            metrics = {}
+    try:
+        mv = client.get_model_version(name, version)
+        metrics = dict(client.get_run(mv.run_id).data.metrics) if mv.run_id else {}
+    except (MlflowException, OSError) as e:
+        raise _failed(f"get_model_version({name!r}, {version!r})", e) from e
     return {"name": name, "version": str(version), "run_id": mv.run_id, "tags": dict(mv.tags or {}), "metrics": metrics}
 
 
@@ -130,34 +171,12 @@ def pd_model_uri(version: str | None = None) -> str:
     return model_uri(BOOK_MODELS["pd"], version or CHAMPION)
 
 
-def load_policy():
-    """The bank's policy (grades, limits, price, thresholds, collateral rules) from the settings."""
-    from models.collateral import CollateralScoreConfig
-    from models.decision import DecisionConfig, LimitsConfig, MasterScale, PricingConfig
-    from models.scoring import RiskPolicy
-    from pipelines.settings import load_section, recovery_discount_rate
-
-    return RiskPolicy(
-        master_scale=load_section("master_scale", MasterScale),
-        limits=load_section("limits", LimitsConfig),
-        pricing=load_section("pricing", PricingConfig),
-        decision=load_section("decision", DecisionConfig),
-        collateral=load_section("collateral", CollateralScoreConfig),
-        discount_rate=recovery_discount_rate(),
-    )
-
-
-def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | None = None):
+def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | None = None) -> ScoringBundle:
     """The serving bundle: the loan-book champions (or pinned versions: model name → version).
 
     Raises `RegistryError` naming the registry and the model when one is missing, and `ModelError`
     when a model does not fit the current contracts (feature columns the builder no longer makes).
     """
-    from data_contracts import core_contracts
-    from data_contracts.errors import ModelError
-    from models.scoring import ScoringBundle
-    from pipelines import tracking
-
     tracking.connect(tracking_uri, create_experiment=False)
     pinned = dict(versions or {})
     loaded: dict[str, tuple[Any, str]] = {}
@@ -175,11 +194,8 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
     versions_out = {BOOK_MODELS[k]: v for k, (_, v) in loaded.items()}
     metrics = {}
     for name, v in versions_out.items():
-        try:
-            info = version_info(name, v)
-            metrics[name] = {k: val for k, val in info["metrics"].items() if k.split(".")[-1] in HEADLINE_METRICS}
-        except Exception:
-            metrics[name] = {}
+        info = version_info(name, v)
+        metrics[name] = {k: val for k, val in info["metrics"].items() if k.split(".")[-1] in HEADLINE_METRICS}
     return ScoringBundle(
         feature_builder=pd_w.feature_builder,
         pd_model=pd_w.pd_model,
@@ -189,6 +205,3 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
         versions=versions_out,
         metrics=metrics,
     )
-
-
-HEADLINE_METRICS = ("auc", "gini", "ks", "brier", "auc_to_oracle", "jeffreys_pass_share", "mean_pd_in_interval", "lgd_mae", "lgd_bias", "psi_score")

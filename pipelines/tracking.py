@@ -13,14 +13,15 @@ import os
 import warnings
 from pathlib import Path
 
+import mlflow
+from mlflow.exceptions import MlflowException
+
 from data_contracts.errors import RegistryError
+from pipelines.settings import home
+
+__all__ = ["EXPERIMENT", "artifact_root", "connect", "home", "quiet_mlflow", "tracking_uri"]
 
 EXPERIMENT = os.environ.get("IPRISK_EXPERIMENT", "iprisk")
-
-
-def home() -> Path:
-    """The project's working folder for local state (registry DB, artifacts, audit log, keys)."""
-    return Path(os.environ.get("IPRISK_HOME", os.getcwd())).resolve()
 
 
 def tracking_uri() -> str:
@@ -46,8 +47,6 @@ def connect(uri: str | None = None, *, create_experiment: bool = True) -> str:
 
     Raises `RegistryError` naming the URI when the store cannot be reached.
     """
-    import mlflow
-
     quiet_mlflow()
     uri = uri or tracking_uri()
     if uri.startswith("sqlite:///"):
@@ -64,5 +63,5 @@ def connect(uri: str | None = None, *, create_experiment: bool = True) -> str:
         return exp.experiment_id
     except RegistryError:
         raise
-    except Exception as e:  # MlflowException, connection errors, bad URIs
+    except (MlflowException, OSError, ValueError) as e:  # unreachable server, bad URI, broken database
         raise RegistryError(f"cannot reach the MLflow registry at {uri}: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from e

@@ -1,5 +1,7 @@
 """The tranche job: read a pool (file or loan book), targets and correlation YAML, run the engine,
-write JSON and plots atomically. The arithmetic lives in :mod:`models.portfolio`."""
+write JSON and plots atomically; and the same for one JSON request of the service
+(`evaluate_request`, with the loss curve for the page to draw). The arithmetic lives in
+:mod:`models.portfolio`."""
 
 from __future__ import annotations
 
@@ -8,17 +10,38 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import matplotlib
 import numpy as np
+import pandas as pd
 import yaml
 
-from data_contracts.errors import InputError, IpriskError, PortfolioError
+from data_contracts.errors import InputError, PortfolioError
+from models.portfolio import (
+    CorrelationStructure,
+    Enhancement,
+    ExactConfig,
+    InvestorClass,
+    MonteCarloConfig,
+    StressScenario,
+    TrancheRequest,
+    evaluate_pool,
+    pool_from_frame,
+    tranches_from_points,
+)
+from pipelines.batch_scoring import pool_from_book
+from pipelines.readers import read_raw
+from pipelines.settings import load_section
 
-from models.portfolio.finite_pool import ExactConfig as _EXACT  # engine defaults are stated once, there
-from models.portfolio.monte_carlo import MonteCarloConfig as _MC
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+
+_EXACT, _MC = ExactConfig, MonteCarloConfig  # engine defaults are stated once, there
+CURVE_POINTS = 400
+"""Most points of the loss curve a service answer carries (the page draws it)."""
 
 DEFAULT_TARGETS = Path(__file__).parent / "tranche_targets.yaml"
 PLOT_SUFFIXES = (".png", ".html")
@@ -56,8 +79,6 @@ class TrancheSettings:
 
 
 def load_settings() -> TrancheSettings:
-    from pipelines.settings import load_section
-
     return load_section("tranches", TrancheSettings)
 
 
@@ -65,20 +86,11 @@ def load_settings() -> TrancheSettings:
 def read_pool(path: Path | None, book: Path | None, currency: str):
     """The pool from a CSV/Parquet file (validated by the pool contract) or from a loan book scored
     by the registry's champion models (``pipelines.batch_scoring.pool_from_book``)."""
-    from models.portfolio import pool_from_frame
-
     if (path is None) == (book is None):
         raise InputError("tranches: give either --pool FILE or --book DIR")
     if book is not None:
-        try:
-            from pipelines.batch_scoring import pool_from_book
-        except ImportError as e:
-            raise IpriskError(f"tranches --book: scoring a loan book into a pool is not available yet "
-                              f"(pipelines.batch_scoring.pool_from_book: {e}); pass --pool FILE instead") from e
         df = pool_from_book(Path(book))
     else:
-        from pipelines.readers import read_raw
-
         p = Path(path)
         if p.suffix.lower() not in (".csv", ".parquet"):
             raise InputError(f"pool {p.name}: unsupported file type '{p.suffix}' (use .csv or .parquet)")
@@ -99,8 +111,6 @@ def _read_yaml(path: Path, what: str) -> Any:
 def read_targets(path: Path | None = None):
     """Investor classes (most senior first) from a targets YAML: ``classes: [{name, basis, target,
     coupon, investor}]``; the shipped file by default."""
-    from models.portfolio import InvestorClass
-
     p = Path(path) if path else DEFAULT_TARGETS
     raw = _read_yaml(p, "targets")
     if not isinstance(raw, dict) or not isinstance(raw.get("classes"), list) or not raw["classes"]:
@@ -120,8 +130,6 @@ def read_targets(path: Path | None = None):
 def read_correlation(path: Path | None, correlation: float, sector_correlation: float):
     """Correlation structure: the scalar options, overridden by a YAML file with keys
     ``asset_correlation``, ``sector_correlation`` and ``sectors: {name: {asset_correlation, sector_correlation}}``."""
-    from models.portfolio import CorrelationStructure
-
     if path is None:
         return CorrelationStructure(correlation, sector_correlation)
     raw = _read_yaml(Path(path), "correlation")
@@ -147,8 +155,6 @@ def parse_list(text: str | None, what: str) -> list[float] | None:
 
 def stress_scenarios(settings: TrancheSettings, pool) -> tuple:
     """The standard stress scenarios, with ``sector: largest`` resolved against ``pool``."""
-    from models.portfolio import StressScenario
-
     out = []
     for raw in settings.stress_scenarios:
         d = dict(raw)
@@ -192,11 +198,6 @@ def write_json(result, path: Path) -> None:
 
 def render_figure(result) -> bytes:
     """PNG of the pool loss distribution with the tranche boundaries, and the tranches' expected loss."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x, y, kind = result.distribution.curve()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     top = max(float(result.distribution.quantile(0.9999)), 1e-3)
@@ -264,8 +265,6 @@ def build_request(settings: TrancheSettings, pool, *, method: str | None = None,
                   targets: Path | None = None, compensation_share: float = 0.0, compensation_cap: float | None = None,
                   reserve: float = 0.0, overcollateralisation: float = 0.0, stress: bool = False):
     """A :class:`TrancheRequest` from settings and command-line overrides."""
-    from models.portfolio import Enhancement, ExactConfig, MonteCarloConfig, TrancheRequest, tranches_from_points
-
     corr = read_correlation(correlation_file, settings.correlation if correlation is None else correlation,
                             settings.sector_correlation if sector_correlation is None else sector_correlation)
     if tranches is not None and targets is not None:
@@ -291,6 +290,58 @@ def build_request(settings: TrancheSettings, pool, *, method: str | None = None,
 
 def run_tranches(request, pool, progress: Callable[[int], None] | None = None):
     """Evaluate the request on the pool (see :func:`models.portfolio.evaluate_pool`)."""
-    from models.portfolio import evaluate_pool
-
     return evaluate_pool(pool, request, progress)
+
+
+# -- one JSON request (the service's POST /v1/trust/tranches and its audit replay) ------------
+def loss_curve(dist: Any, enhancement: Any, tranches: list[dict]) -> dict[str, Any]:
+    """The pool loss distribution up to its 99.99% quantile, thinned to at most `CURVE_POINTS`
+    points (probabilities summed into bins, densities averaged), with each tranche's attachment
+    as a pool-loss fraction."""
+    x, y, kind = dist.curve()
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    top = max(float(dist.quantile(0.9999)), 1e-3) * 1.05
+    keep = x <= top
+    x, y = x[keep], y[keep]
+    if x.size > CURVE_POINTS:
+        edges = np.linspace(0, top, CURVE_POINTS + 1)
+        idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, CURVE_POINTS - 1)
+        agg = np.bincount(idx, weights=y, minlength=CURVE_POINTS)
+        if kind == "density":
+            agg = agg / np.maximum(np.bincount(idx, minlength=CURVE_POINTS), 1)
+        x, y = (edges[:-1] + edges[1:]) / 2, agg
+    marks = []
+    for t in tranches:
+        xa = float(enhancement.pool_threshold(t["attachment"]))
+        if np.isfinite(xa):
+            marks.append({"name": t["name"], "pool_loss": xa})
+    return {"kind": kind, "x": x.tolist(), "y": y.tolist(), "x_max": top, "attachments": marks}
+
+
+def evaluate_request(body: dict[str, Any], max_paths: int) -> dict[str, Any]:
+    """Tranche table (as `iprisk tranches --json`) and `loss_curve` for a checked request body
+    (`pool`, optional `method`, `correlation`, `paths` ≤ `max_paths`, `seed`, `attachment_points`,
+    `coupons`, `targets`: investor class → target overriding the shipped targets)."""
+    settings = load_settings()
+    pool = pool_from_frame(pd.DataFrame(body["pool"]), settings.currency)
+    paths = body.get("paths")
+    if paths is not None and paths > max_paths:
+        raise PortfolioError(f"tranches: at most {max_paths} Monte Carlo paths per request; asked {paths}")
+    if body.get("method") == "mc" and paths is None:
+        paths = min(settings.paths, max_paths)
+    req = build_request(settings, pool, method=body.get("method"), correlation=body.get("correlation"),
+                        paths=paths, seed=body.get("seed"), tranches=body.get("attachment_points"),
+                        coupons=body.get("coupons"))
+    targets = body.get("targets")
+    if targets and req.classes is not None:
+        classes = read_targets()
+        names = {c.name for c in classes}
+        unknown = sorted(set(targets) - names)
+        if unknown:
+            raise PortfolioError(f"tranches: unknown class(es) {unknown} in targets; known: {sorted(names)}")
+        req = replace(req, classes=tuple(replace(c, target=float(targets[c.name])) if c.name in targets else c
+                                         for c in classes))
+    result = evaluate_pool(pool, req)
+    out = result.as_dict()
+    out["loss_curve"] = loss_curve(result.distribution, result.enhancement, out["tranches"])
+    return out

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from serving.keys import KeyStore
+from pipelines.key_store import KeyStore
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/v1/loans/score": frozenset({"credit_officer"}),
@@ -39,31 +39,19 @@ def _json_response(status: int, body: dict[str, Any], request_id: str, extra: li
         "type": "http.response.body", "body": payload}
 
 
-def _runtime_settings() -> tuple[str, int]:
-    from serving.runtime import current
-
-    rt = current()
-    if rt is None:  # before the service instance exists: nothing protected can run anyway
-        from serving.config import load_config
-
-        cfg = load_config()
-    else:
-        cfg = rt.cfg
-    return str(cfg.keys_path), cfg.max_request_bytes
-
-
 class GuardMiddleware:
-    """ASGI middleware: request id, size bound, API-key roles (see module docstring)."""
+    """ASGI middleware: request id, size bound, API-key roles (see module docstring).
 
-    def __init__(self, app: Any, settings: Any = None):
-        """`settings()` → (keys file path, max request bytes); default: the running service's config."""
+    keys_path: the key store's JSON file (re-read when it changes). max_request_bytes: largest body."""
+
+    def __init__(self, app: Any, keys_path: str | Path, max_request_bytes: int):
         self.app = app
-        self.settings = settings or _runtime_settings
+        self.keys_path = Path(keys_path)
+        self.max_request_bytes = int(max_request_bytes)
         self._store: KeyStore | None = None
         self._stamp: tuple[Any, float, int] | None = None
 
     def keys(self) -> KeyStore:
-        self.keys_path = Path(self.settings()[0])
         try:
             st = os.stat(self.keys_path)
             stamp = (self.keys_path, st.st_mtime, st.st_size)
@@ -88,7 +76,7 @@ class GuardMiddleware:
             await send(body)
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        max_bytes = int(self.settings()[1])
+        max_bytes = self.max_request_bytes
         length = headers.get("content-length")
         if length is not None:
             try:

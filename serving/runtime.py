@@ -1,22 +1,31 @@
-"""The service's state and work, independent of BentoML: config, models, keys, audit, batching.
+"""The service's state and work, independent of BentoML: config, models, audit, batching.
 
-`Runtime.open(cfg)` loads the registry's models (or pinned versions) and opens the audit log; a
-missing registry, model or contract mismatch raises `RegistryError` with one clear message, so
-the service refuses to start. Methods return JSON-ready dicts and record decisions in the audit
-log before returning (an answer is only sent once its decision is durable).
+`Runtime.open(cfg, open_bundle)` loads the registry's models (or pinned versions) and opens the
+audit log; a missing registry, model or contract mismatch raises `RegistryError` with one clear
+message, so the service refuses to start. Methods return JSON-ready dicts and record decisions in
+the audit log before returning (an answer is only sent once its decision is durable).
 """
 
 from __future__ import annotations
 
-import json
+import math
 import threading
-from typing import Any, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from data_contracts.errors import ContractViolation, IpriskError, Violation
-from serving import scoring
-from serving.audit import AuditLog, _dumps, now_utc
+import numpy as np
+import pandas as pd
+
+from data_contracts.errors import IpriskError
+from data_contracts.jsonable import jsonable
+from models.scoring import score_applications, value_patents
+from pipelines.audit_store import AuditLog, dumps, now_utc
+from pipelines.registry import load_bundle
+from pipelines.serving_config import ServingConfig
+from pipelines.tranches_job import evaluate_request
 from serving.batcher import AdaptiveBatcher
-from serving.config import ServingConfig
+
+BundleLoader = Callable[[ServingConfig], Any]
 
 
 class RequestRejected(IpriskError):
@@ -33,36 +42,26 @@ class RequestRejected(IpriskError):
 
 def open_bundle(cfg: ServingConfig) -> Any:
     """The scoring bundle from the registry: champions, or the versions pinned in `cfg.versions`."""
-    from pipelines.registry import load_bundle
-
     return load_bundle(tracking_uri=cfg.tracking_uri or None, versions=dict(cfg.versions) or None)
 
 
-_CURRENT: list["Runtime"] = []
-
-
-def current() -> "Runtime | None":
-    """The runtime of the service instance running in this process, if any."""
-    return _CURRENT[-1] if _CURRENT else None
-
-
 class Runtime:
-    """Everything a request needs. Thread-safe; `reload()` swaps models atomically."""
+    """Everything a request needs. Thread-safe; `reload()` swaps models atomically.
 
-    def __init__(self, cfg: ServingConfig, bundle: Any, audit: AuditLog):
+    `open_bundle(cfg)` loads the models (the registry's by default; tests pass a test double)."""
+
+    def __init__(self, cfg: ServingConfig, bundle: Any, audit: AuditLog, open_bundle: BundleLoader = open_bundle):
         self.cfg = cfg
         self.bundle = bundle
         self.audit = audit
+        self._open_bundle = open_bundle
         self._reload_lock = threading.Lock()
         self.score_batcher = AdaptiveBatcher(self._score_many, max_size=cfg.max_batch)
         self.pd_batcher = AdaptiveBatcher(self._pd_many, max_size=cfg.pd_batch_max_size)
 
     @classmethod
-    def open(cls, cfg: ServingConfig) -> "Runtime":
-        bundle = open_bundle(cfg)
-        rt = cls(cfg, bundle, AuditLog(cfg.audit_target))
-        _CURRENT[:] = [rt]
-        return rt
+    def open(cls, cfg: ServingConfig, open_bundle: BundleLoader = open_bundle) -> "Runtime":
+        return cls(cfg, open_bundle(cfg), AuditLog(cfg.audit_target), open_bundle)
 
     # -- models ----------------------------------------------------------------------------
     @property
@@ -70,13 +69,13 @@ class Runtime:
         return {str(k): str(v) for k, v in self.bundle.versions.items()}
 
     def models(self) -> dict[str, Any]:
-        return {"model_versions": self.versions, "metrics": scoring.jsonable(dict(self.bundle.metrics)),
+        return {"model_versions": self.versions, "metrics": jsonable(dict(self.bundle.metrics)),
                 "pd_features": self.pd_feature_names()}
 
     def reload(self) -> dict[str, str]:
         """Load the registry's champions (or pinned versions) again; keep the old ones on failure."""
         with self._reload_lock:
-            self.bundle = open_bundle(self.cfg)
+            self.bundle = self._open_bundle(self.cfg)
         return self.versions
 
     # -- loans -----------------------------------------------------------------------------
@@ -88,10 +87,10 @@ class Runtime:
         bundle = self.bundle
         versions = {str(k): str(v) for k, v in bundle.versions.items()}
         apps = [a for _, _, batch, _ in jobs for a in batch]
-        decisions = scoring.score_applications(bundle, apps)
+        decisions = score_applications(bundle, apps)
         out, rows, i = [], [], 0
         when = now_utc()
-        vjson = _dumps(versions)
+        vjson = dumps(versions)
         for rid, caller, batch, endpoint in jobs:
             mine = decisions[i:i + len(batch)]
             i += len(batch)
@@ -99,7 +98,7 @@ class Runtime:
             inputs = batch[0] if endpoint == "loans/score" else batch
             outputs = mine[0] if endpoint == "loans/score" else mine
             rows.append((rid, when, endpoint, caller.name if caller else "", caller.role if caller else "",
-                         _dumps(inputs), _dumps(outputs), vjson))
+                         dumps(inputs), dumps(outputs), vjson))
         self.audit.append_many(rows)
         return [(o, versions) for o in out]
 
@@ -110,16 +109,14 @@ class Runtime:
     # -- collateral and trust plans ---------------------------------------------------------
     def value_collateral(self, rid: str, caller: Any, patents: list[dict], as_of: Any) -> dict[str, Any]:
         bundle = self.bundle
-        result = scoring.value_collateral(bundle, patents, as_of)
+        result = value_patents(bundle, patents, as_of)
         versions = {str(k): str(v) for k, v in bundle.versions.items()}
         self.audit.append(rid, "collateral/value", caller.name if caller else "", caller.role if caller else "",
                           {"patents": patents, "as_of": str(as_of) if as_of else None}, result, versions)
         return result
 
     def tranches(self, rid: str, caller: Any, request: dict[str, Any]) -> dict[str, Any]:
-        from serving.tranches import evaluate
-
-        result = evaluate(request, self.cfg)
+        result = evaluate_request(request, self.cfg.max_paths)
         self.audit.append(rid, "trust/tranches", caller.name if caller else "", caller.role if caller else "",
                           request, result, {})
         return result
@@ -131,10 +128,6 @@ class Runtime:
 
     def pd_rows(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Any]:
         """Check feature rows against the PD model's features → (field errors, float64 array (n, k))."""
-        import math
-
-        import numpy as np
-
         names = self.pd_feature_names()
         errors: list[dict[str, Any]] = []
         X = np.empty((len(records), len(names)))
@@ -159,9 +152,6 @@ class Runtime:
         return errors, X
 
     def _pd_many(self, blocks: Sequence[Any]) -> list[list[float]]:
-        import numpy as np
-        import pandas as pd
-
         names = self.pd_feature_names()
         X = np.vstack(blocks)
         p = self.bundle.predict_pd(pd.DataFrame(X, columns=names))

@@ -1,96 +1,68 @@
-"""The BentoML service: `bentoml serve serving.service:IpriskService` (or `iprisk serve`).
+"""The BentoML service, built by a factory: `build_service(cfg)` → the service class.
 
 The /v1 API and the web page are one FastAPI app mounted with `@bentoml.asgi_app` (exact routes,
 our own 401/403/413/422 bodies, a clean OpenAPI 3.1 document at /v1/openapi.json); BentoML gives
 /healthz, /readyz, /livez, /metrics, its /docs.json, worker management, and the adaptive-batching
 PD-only endpoint `POST /v1/pd` (`@bentoml.api(batchable=True)`). docs/api.md says why.
+
+Nothing here runs at import: the request models (with the configured bounds), the app, the
+routes and the guard middleware are made from the frozen `ServingConfig` passed in. BentoML's
+import target is `serving.entry:IpriskService`, which calls this factory once. (No
+`from __future__ import annotations` here: FastAPI must see the request models built inside the
+factory as real annotations, not as names to look up in this module.)
 """
 
-from __future__ import annotations
-
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
 from fastapi import FastAPI, Request, Security
-from pydantic import Field
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
+from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from data_contracts.application import (
+    check_applications,
+    check_batch,
+    check_patents,
+    check_pool,
+    field_error,
+    fill_application,
+    pydantic_errors,
+)
 from data_contracts.errors import IpriskError, PortfolioError, RegistryError
-from serving import checks, schemas
+from pipelines.serving_config import ServingConfig
+from serving import schemas
 from serving.auth import ROUTE_ROLES, GuardMiddleware
-from serving.config import load_config
-from serving.runtime import RequestRejected, Runtime
+from serving.runtime import BundleLoader, RequestRejected, Runtime, open_bundle
 
-CFG = load_config()
 STATIC = Path(__file__).parent / "static"
 STARTUP_ERROR_FILE = "IPRISK_STARTUP_ERROR_FILE"
 """Environment variable: where the service writes its one-line refusal to start (read by `iprisk serve`)."""
 
-Application, BatchRequest, CollateralRequest, TrancheRequest = schemas.bounded_requests(CFG)
-
-api = FastAPI(
-    title="iprisk scoring API",
-    version="1.0.0",
-    description="PD, LGD, EL, limits, prices and reasons for IP-pledge loans; collateral values; trust-plan tranches. "
-                "Send an API key in `X-API-Key`. Errors: 401 no/unknown key, 403 role not allowed, 413 body too large, "
-                "422 contract rules broken (every error with path, rule and value).",
-    openapi_url="/v1/openapi.json",
-    docs_url=None,  # FastAPI's Swagger page loads from a CDN; BentoML's bundled one at / shows these routes
-    redoc_url=None,
-)
+log = logging.getLogger("iprisk.serving")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (`iprisk keys create --role ROLE`)")
-_ERRS = {s: {"model": schemas.ErrorBody, "description": d} for s, d in
-         [(401, "No or unknown API key"), (403, "Key's role may not call this"), (413, "Body too large"),
-          (422, "Request broke the contracts")]}
+_STATUS = {400: "Body is not parseable JSON", 401: "No or unknown API key", 403: "Key's role may not call this",
+           405: "Method not allowed on this path (see the Allow header)", 413: "Body too large",
+           422: "Request broke the contracts", 503: "Model registry unavailable"}
+_ERRS = {s: {"model": schemas.ErrorBody, "description": d} for s, d in _STATUS.items()}
+"""Every status an operation of the /v1 API can answer besides 200, documented per operation."""
 
 
 def _roles(path: str) -> str:
     return "Roles: " + ", ".join(sorted(ROUTE_ROLES[path])) + "."
 
 
-def _error(status: int, request: Request, error: str, errors: list | None = None) -> JSONResponse:
+def _error(status: int, request: Request, error: str, errors: list | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
     rid = request.scope.get("state", {}).get("request_id")
-    return JSONResponse({"error": error, "request_id": rid, "errors": errors or []}, status_code=status)
-
-
-@api.exception_handler(RequestValidationError)
-async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errs = checks.pydantic_errors(exc.errors())
-    return _error(422, request, f"{len(errs)} error(s) in the request", errs)
-
-
-@api.exception_handler(RequestRejected)
-async def _on_rejected(request: Request, exc: RequestRejected) -> JSONResponse:
-    return _error(exc.status, request, f"{len(exc.errors)} error(s) in the request", exc.errors)
-
-
-@api.exception_handler(StarletteHTTPException)
-async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    errors = None
-    if exc.status_code == 400:  # FastAPI could not parse the body at all (not JSON, bad encoding)
-        errors = [checks.field_error("body", "json", None, str(exc.detail))]
-    return _error(exc.status_code, request, str(exc.detail), errors)
-
-
-@api.exception_handler(IpriskError)
-async def _on_iprisk(request: Request, exc: IpriskError) -> JSONResponse:
-    status = 503 if isinstance(exc, RegistryError) else 422
-    return _error(status, request, f"{type(exc).__name__}: {exc}")
-
-
-@api.exception_handler(Exception)
-async def _on_bug(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug, logged
-    import logging
-
-    logging.getLogger("iprisk.serving").exception("unhandled error")
-    return _error(500, request, "internal error; see the server log with this request id")
+    return JSONResponse({"error": error, "request_id": rid, "errors": errors or []}, status_code=status, headers=headers)
 
 
 def _rid(request: Request) -> str:
@@ -105,154 +77,186 @@ def _loan_id(rid: str, i: int = 0) -> str:
     return f"L{int(rid[:10], 16) % 10**9:09d}{i:03d}"
 
 
-def _check_batch_consistency(apps: list[dict]) -> list[dict]:
-    """Within a batch, one firm_id / patent_id must mean one record."""
-    errs: list[dict] = []
-    for kind, key, getter in (("firm", "firm_id", lambda a: [a["firm"]]), ("patents", "patent_id", lambda a: a["patents"])):
-        seen: dict[Any, tuple[int, dict]] = {}
-        for i, a in enumerate(apps):
-            for j, rec in enumerate(getter(a)):
-                k = rec.get(key)
-                if k in seen and seen[k][1] != rec:
-                    where = f"applications[{i}].{kind}" + (f"[{j}]" if kind == "patents" else "")
-                    errs.append(checks.field_error(f"{where}.{key}", "consistent", k,
-                                                   f"{key} {k} appears with different data in applications[{seen[k][0]}]"))
-                seen.setdefault(k, (i, rec))
-    return errs
-
-
-def _json(body: dict, request: Request) -> JSONResponse:
+def _json(body: dict) -> JSONResponse:
     return JSONResponse(body)  # the guard middleware adds X-Request-ID
 
 
-@bentoml.service(
-    name="iprisk",
-    workers=CFG.workers,
-    traffic={"timeout": 120},
-    logging={"access": {"enabled": False}},
-)
-@bentoml.asgi_app(api, path="/")
-class IpriskService:
-    """Loads the champions (or pinned versions) and the contracts; refuses to start if they do not fit."""
+def _api(cfg: ServingConfig) -> FastAPI:
+    """The FastAPI app with its error handlers (routes are added by `build_service`)."""
+    api = FastAPI(
+        title="iprisk scoring API",
+        version="1.0.0",
+        description="PD, LGD, EL, limits, prices and reasons for IP-pledge loans; collateral values; trust-plan tranches. "
+                    "Send an API key in `X-API-Key`. Errors: 400 unparseable body, 401 no/unknown key, 403 role not "
+                    "allowed, 405 wrong method, 413 body too large, 422 contract rules broken (every error with path, "
+                    "rule and value), 503 registry unavailable.",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,  # FastAPI's Swagger page loads from a CDN; BentoML's bundled one at / shows these routes
+        redoc_url=None,
+    )
 
-    def __init__(self) -> None:
-        try:
-            self.rt = Runtime.open(load_config())
-        except IpriskError as e:
-            target = os.environ.get(STARTUP_ERROR_FILE)
-            if target:  # started by `iprisk serve`: hand it the one-line reason and leave quietly
-                Path(target).write_text(f"{type(e).__name__}: {e}\n{e.exit_code}\n", encoding="utf-8")
-                os._exit(e.exit_code)
-            raise
+    @api.exception_handler(RequestValidationError)
+    async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = pydantic_errors(exc.errors())
+        if errs and all(e["rule"] == "json" for e in errs):  # the body is not JSON at all
+            return _error(400, request, "the body is not valid JSON", errs)
+        return _error(422, request, f"{len(errs)} error(s) in the request", errs)
 
-    # -- loans -----------------------------------------------------------------------------
-    @api.post("/v1/loans/score", response_model=schemas.ScoreResponse, tags=["loans"], responses=_ERRS,
-              dependencies=[Security(_key_header)], summary="Score one loan application",
-              description="PD, grade, LGD, EAD, EL, largest approvable amount, price, recommendation, reasons and "
-                          "collateral values for one application. " + _roles("/v1/loans/score"))
-    async def score(self, application: Application, request: Request):  # type: ignore[valid-type]
-        rid = _rid(request)
-        app = checks.fill_application(application.model_dump(mode="json"), _loan_id(rid))
-        errors = checks.check_applications([app])
-        if errors:
-            raise RequestRejected(errors)
-        decisions, versions = await self.rt.score(rid, _caller(request), [app], "loans/score")
-        return _json({"request_id": rid, "model_versions": versions, "decision": decisions[0]}, request)
+    @api.exception_handler(RequestRejected)
+    async def _on_rejected(request: Request, exc: RequestRejected) -> JSONResponse:
+        return _error(exc.status, request, f"{len(exc.errors)} error(s) in the request", exc.errors)
 
-    @api.post("/v1/loans/score-batch", response_model=schemas.BatchResponse, tags=["loans"], responses=_ERRS,
-              dependencies=[Security(_key_header)], summary="Score several applications",
-              description=f"Up to {CFG.max_batch} applications, scored together. " + _roles("/v1/loans/score-batch"))
-    async def score_batch(self, batch: BatchRequest, request: Request):  # type: ignore[valid-type]
-        rid = _rid(request)
-        apps = [checks.fill_application(a.model_dump(mode="json"), _loan_id(rid, i))
-                for i, a in enumerate(batch.applications)]
-        errors = checks.check_applications(apps, lambda i: f"applications[{i}].") + _check_batch_consistency(apps)
-        loan_ids = [a["loan"]["loan_id"] for a in apps]
-        for i, lid in enumerate(loan_ids):
-            if lid in loan_ids[:i]:
-                errors.append(checks.field_error(f"applications[{i}].loan.loan_id", "unique", lid, "duplicate loan_id"))
-        if errors:
-            raise RequestRejected(errors)
-        decisions, versions = await self.rt.score(rid, _caller(request), apps, "loans/score-batch")
-        return _json({"request_id": rid, "model_versions": versions, "decisions": decisions}, request)
+    @api.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        errors = None
+        if exc.status_code == 400:  # FastAPI could not parse the body at all (not JSON, bad encoding)
+            errors = [field_error("body", "json", None, str(exc.detail))]
+        return _error(exc.status_code, request, str(exc.detail), errors, headers=getattr(exc, "headers", None))
 
-    # -- collateral, trust plans --------------------------------------------------------------
-    @api.post("/v1/collateral/value", response_model=schemas.CollateralResponse, tags=["collateral"],
-              responses=_ERRS, dependencies=[Security(_key_header)], summary="Value patents as collateral",
-              description="Legal, technical, economic and value scores per patent, expected liquidation value and "
-                          "the LTV cap. " + _roles("/v1/collateral/value"))
-    def collateral(self, body: CollateralRequest, request: Request):  # type: ignore[valid-type]
-        rid = _rid(request)
-        data = body.model_dump(mode="json")
-        patents = [{**p, "firm_id": p.get("firm_id") or "UNKNOWN"} for p in data["patents"]]
-        errors = checks.check_patents(patents)
-        if errors:
-            raise RequestRejected(errors)
-        result = self.rt.value_collateral(rid, _caller(request), patents, data.get("as_of"))
-        return _json({"request_id": rid, "model_versions": self.rt.versions, "collateral": result}, request)
+    @api.exception_handler(IpriskError)
+    async def _on_iprisk(request: Request, exc: IpriskError) -> JSONResponse:
+        status = 503 if isinstance(exc, RegistryError) else 422
+        return _error(status, request, f"{type(exc).__name__}: {exc}")
 
-    @api.post("/v1/trust/tranches", response_model=schemas.TrancheResponse, tags=["trust"], responses=_ERRS,
-              dependencies=[Security(_key_header)], summary="Size a trust plan's tranches",
-              description="The tranche table and loss distribution of a pool, as `iprisk tranches`. "
-                          + _roles("/v1/trust/tranches"))
-    def tranches(self, body: TrancheRequest, request: Request):  # type: ignore[valid-type]
-        rid = _rid(request)
-        data = body.model_dump(mode="json")
-        errors = checks.check_pool(data["pool"])
-        max_paths = self.rt.cfg.max_paths
-        if data.get("paths") and data["paths"] > max_paths:
-            errors.append(checks.field_error("paths", "max", data["paths"], f"at most {max_paths} paths"))
-        if errors:
-            raise RequestRejected(errors)
-        try:
-            result = self.rt.tranches(rid, _caller(request), data)
-        except PortfolioError as e:
-            raise RequestRejected([checks.field_error("body", "portfolio", None, str(e))]) from e
-        return _json({"request_id": rid, "model_versions": {}, "result": result}, request)
+    @api.exception_handler(Exception)
+    async def _on_bug(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug, logged
+        log.exception("unhandled error")
+        return _error(500, request, "internal error; see the server log with this request id")
 
-    # -- models ----------------------------------------------------------------------------
-    @api.get("/v1/models", response_model=schemas.ModelsResponse, tags=["models"], responses=_ERRS,
-             dependencies=[Security(_key_header)], summary="Serving model versions and validation metrics",
-             description=_roles("/v1/models"))
-    def models(self, request: Request):
-        return _json({"request_id": _rid(request), **self.rt.models()}, request)
-
-    @api.post("/v1/models/reload", response_model=schemas.ModelsResponse, tags=["models"], responses=_ERRS,
-              dependencies=[Security(_key_header)], summary="Reload champions (or pinned versions) from the registry",
-              description=_roles("/v1/models/reload"))
-    def reload(self, request: Request):
-        self.rt.reload()
-        return _json({"request_id": _rid(request), **self.rt.models()}, request)
-
-    @api.post("/v1/noop", include_in_schema=False)
-    async def noop(self, request: Request):
-        """Benchmark baseline (only with `serving.bench_endpoints`): reads the JSON body, does nothing."""
-        if not self.rt.cfg.bench_endpoints:
-            return _error(404, request, "Not Found")
-        body = await request.body()
-        json.loads(body or b"{}")
-        return _json({"request_id": _rid(request), "ok": True}, request)
-
-    # -- web page --------------------------------------------------------------------------
-    @api.get("/ui", include_in_schema=False)
-    def ui(self):
-        return FileResponse(STATIC / "index.html")
-
-    # -- PD-only path ------------------------------------------------------------------------
-    @bentoml.api(route="/v1/pd")
-    async def pd(self, records: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)],
-                 ctx: bentoml.Context) -> list[float]:
-        """PD-only path: loan-level feature rows (the PD model's features, as `GET /v1/models` lists)
-        → one PD per row. Concurrent requests are batched into one model call."""
-        errors, X = self.rt.pd_rows(records)
-        if errors:
-            rid = ctx.request.scope.get("state", {}).get("request_id")
-            ctx.response.status_code = 422  # BentoML applies the context's status to the response
-            return JSONResponse({"error": f"{len(errors)} error(s) in the request", "request_id": rid,
-                                 "errors": [checks.field_error(**e) for e in errors]},
-                                status_code=422)
-        return await self.rt.predict_pd(X)
+    return api
 
 
-api.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
-IpriskService.add_asgi_middleware(GuardMiddleware)
+def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle) -> Any:
+    """The BentoML service class for `cfg`; `bundle_loader(cfg)` loads the models at start
+    (default: the registry's champions or pinned versions)."""
+    Application, BatchRequest, CollateralRequest, TrancheRequest = schemas.bounded_requests(cfg)
+    api = _api(cfg)
+
+    @bentoml.service(
+        name="iprisk",
+        workers=cfg.workers,
+        traffic={"timeout": 120},
+        logging={"access": {"enabled": False}},
+    )
+    @bentoml.asgi_app(api, path="/")
+    class IpriskService:
+        """Loads the champions (or pinned versions) and the contracts; refuses to start if they do not fit."""
+
+        def __init__(self) -> None:
+            try:
+                self.rt = Runtime.open(cfg, bundle_loader)
+            except IpriskError as e:
+                target = os.environ.get(STARTUP_ERROR_FILE)
+                if target:  # started by `iprisk serve`: hand it the one-line reason and leave quietly
+                    Path(target).write_text(f"{type(e).__name__}: {e}\n{e.exit_code}\n", encoding="utf-8")
+                    os._exit(e.exit_code)
+                raise
+
+        # -- loans -----------------------------------------------------------------------------
+        @api.post("/v1/loans/score", response_model=schemas.ScoreResponse, tags=["loans"], responses=_ERRS,
+                  dependencies=[Security(_key_header)], summary="Score one loan application",
+                  description="PD, grade, LGD, EAD, EL, largest approvable amount, price, recommendation, reasons and "
+                              "collateral values for one application. " + _roles("/v1/loans/score"))
+        async def score(self, application: Application, request: Request):  # type: ignore[valid-type]
+            rid = _rid(request)
+            app = fill_application(application.model_dump(mode="json"), _loan_id(rid))
+            errors = check_applications([app])
+            if errors:
+                raise RequestRejected(errors)
+            decisions, versions = await self.rt.score(rid, _caller(request), [app], "loans/score")
+            return _json({"request_id": rid, "model_versions": versions, "decision": decisions[0]})
+
+        @api.post("/v1/loans/score-batch", response_model=schemas.BatchResponse, tags=["loans"], responses=_ERRS,
+                  dependencies=[Security(_key_header)], summary="Score several applications",
+                  description=f"Up to {cfg.max_batch} applications, scored together. " + _roles("/v1/loans/score-batch"))
+        async def score_batch(self, batch: BatchRequest, request: Request):  # type: ignore[valid-type]
+            rid = _rid(request)
+            apps = [fill_application(a.model_dump(mode="json"), _loan_id(rid, i))
+                    for i, a in enumerate(batch.applications)]
+            errors = check_applications(apps, lambda i: f"applications[{i}].") + check_batch(apps)
+            if errors:
+                raise RequestRejected(errors)
+            decisions, versions = await self.rt.score(rid, _caller(request), apps, "loans/score-batch")
+            return _json({"request_id": rid, "model_versions": versions, "decisions": decisions})
+
+        # -- collateral, trust plans --------------------------------------------------------------
+        @api.post("/v1/collateral/value", response_model=schemas.CollateralResponse, tags=["collateral"],
+                  responses=_ERRS, dependencies=[Security(_key_header)], summary="Value patents as collateral",
+                  description="Legal, technical, economic and value scores per patent, expected liquidation value and "
+                              "the LTV cap. " + _roles("/v1/collateral/value"))
+        def collateral(self, body: CollateralRequest, request: Request):  # type: ignore[valid-type]
+            rid = _rid(request)
+            data = body.model_dump(mode="json")
+            patents = [{**p, "firm_id": p.get("firm_id") or "UNKNOWN"} for p in data["patents"]]
+            errors = check_patents(patents)
+            if errors:
+                raise RequestRejected(errors)
+            result = self.rt.value_collateral(rid, _caller(request), patents, data.get("as_of"))
+            return _json({"request_id": rid, "model_versions": self.rt.versions, "collateral": result})
+
+        @api.post("/v1/trust/tranches", response_model=schemas.TrancheResponse, tags=["trust"], responses=_ERRS,
+                  dependencies=[Security(_key_header)], summary="Size a trust plan's tranches",
+                  description="The tranche table and loss distribution of a pool, as `iprisk tranches`. "
+                              + _roles("/v1/trust/tranches"))
+        def tranches(self, body: TrancheRequest, request: Request):  # type: ignore[valid-type]
+            rid = _rid(request)
+            data = body.model_dump(mode="json")
+            errors = check_pool(data["pool"])
+            max_paths = self.rt.cfg.max_paths
+            if data.get("paths") and data["paths"] > max_paths:
+                errors.append(field_error("paths", "max", data["paths"], f"at most {max_paths} paths"))
+            if errors:
+                raise RequestRejected(errors)
+            try:
+                result = self.rt.tranches(rid, _caller(request), data)
+            except PortfolioError as e:
+                raise RequestRejected([field_error("body", "portfolio", None, str(e))]) from e
+            return _json({"request_id": rid, "model_versions": {}, "result": result})
+
+        # -- models ----------------------------------------------------------------------------
+        @api.get("/v1/models", response_model=schemas.ModelsResponse, tags=["models"], responses=_ERRS,
+                 dependencies=[Security(_key_header)], summary="Serving model versions and validation metrics",
+                 description=_roles("/v1/models"))
+        def models(self, request: Request):
+            return _json({"request_id": _rid(request), **self.rt.models()})
+
+        @api.post("/v1/models/reload", response_model=schemas.ModelsResponse, tags=["models"], responses=_ERRS,
+                  dependencies=[Security(_key_header)], summary="Reload champions (or pinned versions) from the registry",
+                  description=_roles("/v1/models/reload"))
+        def reload(self, request: Request):
+            self.rt.reload()
+            return _json({"request_id": _rid(request), **self.rt.models()})
+
+        @api.post("/v1/noop", include_in_schema=False)
+        async def noop(self, request: Request):
+            """Benchmark baseline (only with `serving.bench_endpoints`): reads the JSON body, does nothing."""
+            if not self.rt.cfg.bench_endpoints:
+                return _error(404, request, "Not Found")
+            body = await request.body()
+            json.loads(body or b"{}")
+            return _json({"request_id": _rid(request), "ok": True})
+
+        # -- web page --------------------------------------------------------------------------
+        @api.get("/ui", include_in_schema=False)
+        def ui(self):
+            return FileResponse(STATIC / "index.html")
+
+        # -- PD-only path ------------------------------------------------------------------------
+        @bentoml.api(route="/v1/pd")
+        async def pd(self, records: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)],
+                     ctx: bentoml.Context) -> list[float]:
+            """PD-only path: loan-level feature rows (the PD model's features, as `GET /v1/models` lists)
+            → one PD per row. Concurrent requests are batched into one model call."""
+            errors, X = self.rt.pd_rows(records)
+            if errors:
+                rid = ctx.request.scope.get("state", {}).get("request_id")
+                ctx.response.status_code = 422  # BentoML applies the context's status to the response
+                return JSONResponse({"error": f"{len(errors)} error(s) in the request", "request_id": rid,
+                                     "errors": [field_error(**e) for e in errors]},
+                                    status_code=422)
+            return await self.rt.predict_pd(X)
+
+
+    api.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
+    IpriskService.add_asgi_middleware(GuardMiddleware, keys_path=str(cfg.keys_path), max_request_bytes=cfg.max_request_bytes)
+    return IpriskService

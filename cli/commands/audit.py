@@ -16,8 +16,8 @@ _URL = typer.Option(None, "--audit-url", help="Audit store (default: serving.aud
 
 
 def _log(url: Optional[str]):
-    from serving.audit import AuditLog
-    from serving.config import load_config
+    from pipelines.audit_store import AuditLog
+    from pipelines.serving_config import load_config
 
     return AuditLog(url or load_config().audit_target)
 

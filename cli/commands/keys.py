@@ -16,7 +16,7 @@ _FILE = typer.Option(None, "--file", help="Keys file (default: serving.keys_file
 
 
 def _path(file: Optional[Path]) -> Path:
-    from serving.config import load_config
+    from pipelines.serving_config import load_config
 
     return Path(file) if file else load_config().keys_path
 
@@ -28,7 +28,7 @@ def create(
     file: Optional[Path] = _FILE,
 ) -> None:
     """Create a key with a role and print it once (only its salted hash is stored)."""
-    from serving.keys import create_key
+    from pipelines.key_store import create_key
 
     typer.echo(create_key(_path(file), role, name))
 
@@ -39,7 +39,7 @@ def list_(file: Optional[Path] = _FILE) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from serving.keys import list_keys
+    from pipelines.key_store import list_keys
 
     t = Table("key id", "name", "role", "created")
     for k in list_keys(_path(file)):
@@ -51,7 +51,7 @@ def list_(file: Optional[Path] = _FILE) -> None:
 def revoke(key_id: str = typer.Argument(..., help="The key id (second part of ipr_<id>_…)."), file: Optional[Path] = _FILE) -> None:
     """Revoke a key; a running service stops accepting it at once."""
     from data_contracts.errors import InputError
-    from serving.keys import revoke_key
+    from pipelines.key_store import revoke_key
 
     if not revoke_key(_path(file), key_id):
         raise InputError(f"keys: no key with id {key_id!r}")

@@ -34,8 +34,8 @@ def _book_is_current(out: Path, firms: int, seed: int) -> bool:
 
 def _dev_keys(home: Path) -> dict[str, str]:
     """Create one development key per role (once) in the untracked `.iprisk/` folder; return them."""
-    from serving.config import load_config
-    from serving.keys import create_key
+    from pipelines.serving_config import load_config
+    from pipelines.key_store import create_key
 
     plain = home / ".iprisk" / "dev-keys.json"
     if plain.exists():

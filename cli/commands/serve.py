@@ -55,32 +55,30 @@ def serve(
     startup_timeout: float = typer.Option(180.0, "--startup-timeout", help="Seconds to wait for the service to be ready."),
 ) -> None:
     """Start the scoring service (BentoML) with the registry's champion models; Ctrl-C stops it."""
-    from data_contracts.errors import IpriskError
-    from serving.config import load_config
+    from dataclasses import replace
 
+    from data_contracts.errors import IpriskError
+    from pipelines.serving_config import CONFIG_ENV, load_config
+
+    cfg = load_config()
+    pairs = dict(cfg.versions)
+    for p in pin:
+        name, sep, version = p.partition("=")
+        if not sep or not name.strip() or not version.strip():
+            raise IpriskError(f"--pin {p!r}: expected NAME=VERSION, e.g. iprisk-pd=3")
+        pairs[name.strip()] = version.strip()
+    cfg = replace(cfg, host=host or cfg.host, port=port or cfg.port, workers=workers or cfg.workers,
+                  tracking_uri=tracking_uri or cfg.tracking_uri, versions=pairs).resolved()
+    host, port = cfg.host, cfg.port
     env = dict(os.environ)
+    env[CONFIG_ENV] = cfg.to_json()  # the service is built from exactly this frozen config
     if tracking_uri:
         env["MLFLOW_TRACKING_URI"] = tracking_uri
-        env["IPRISK__SERVING__TRACKING_URI"] = tracking_uri
-    if workers:
-        env["IPRISK__SERVING__WORKERS"] = str(workers)
-    if pin:
-        pairs = {}
-        for p in pin:
-            name, sep, version = p.partition("=")
-            if not sep or not name or not version:
-                raise IpriskError(f"--pin {p!r}: expected NAME=VERSION, e.g. iprisk-pd=3")
-            pairs[name.strip()] = version.strip()
-        env["IPRISK__SERVING__VERSIONS"] = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in pairs.items()) + "}"
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("IPRISK__SERVING__", "MLFLOW_TRACKING_URI"))})
-    cfg = load_config()
-    host = host or cfg.host
-    port = port or cfg.port
     err = Path(tempfile.mkstemp(prefix="iprisk-serve-", suffix=".err")[1])
     env["IPRISK_STARTUP_ERROR_FILE"] = str(err)
     env.setdefault("BENTOML_DO_NOT_TRACK", "True")
     bentoml_bin = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or "bentoml"
-    cmd = [bentoml_bin, "serve", "serving.service:IpriskService", "--host", host, "--port", str(port),
+    cmd = [bentoml_bin, "serve", "serving.entry:IpriskService", "--host", host, "--port", str(port),
            "--working-dir", str(REPO)]
     proc = subprocess.Popen(cmd, env=env)
 

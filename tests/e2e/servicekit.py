@@ -29,7 +29,7 @@ class Server:
     """A running `iprisk serve` with its own keys file and audit log under `folder`."""
 
     def __init__(self, folder: Path, tracking_uri: str, home: Path, extra_env: dict | None = None):
-        from serving.keys import create_key
+        from pipelines.key_store import create_key
 
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder

@@ -140,7 +140,7 @@ def test_refuses_to_start_without_a_registry(tmp_path):
 
 
 def test_sigkill_under_load_loses_no_acknowledged_decision(trained, apps, tmp_path):
-    from serving.audit import AuditLog
+    from pipelines.audit_store import AuditLog
 
     s = Server(tmp_path / "kill", trained["uri"], trained["home"], serving_pins()).start()
     acked: list[str] = []

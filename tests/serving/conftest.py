@@ -72,45 +72,51 @@ def example_app() -> dict:
     return json.loads(EXAMPLE.read_text())
 
 
-@pytest.fixture
-def service_env(tmp_path, monkeypatch):
-    """Service configuration under tmp_path, one key per role, and the fake bundle."""
-    from serving import runtime
-    from serving.keys import ROLES, create_key
+_SERVICE: dict = {}
+"""One service per test process: BentoML registers its Prometheus metrics when the ASGI app is
+built, and a process's registry takes each metric once. Each test still gets a fresh service
+instance (a TestClient context runs the lifespan, which opens a new runtime) with its own fake
+bundle; keys and audit rows of different tests share one folder and never collide (random keys,
+request ids)."""
 
-    keys_file = tmp_path / "keys.json"
-    monkeypatch.setenv("IPRISK__SERVING__KEYS_FILE", str(keys_file))
-    monkeypatch.setenv("IPRISK__SERVING__AUDIT_URL", f"sqlite:///{tmp_path / 'audit.db'}")
-    monkeypatch.setenv("IPRISK__SERVING__BENCH_ENDPOINTS", "true")
+
+def _service(tmp_root: Path) -> dict:
+    if not _SERVICE:
+        from pipelines.serving_config import ServingConfig
+        from serving.service import build_service
+
+        cfg = ServingConfig(keys_file=str(tmp_root / "keys.json"), audit_url=f"sqlite:///{tmp_root / 'audit.db'}",
+                            bench_endpoints=True)
+        holder: dict = {}
+        app = build_service(cfg, bundle_loader=lambda _cfg: holder["bundle"]).to_asgi()
+        _SERVICE.update(config=cfg, app=app, holder=holder)
+    return _SERVICE
+
+
+@pytest.fixture
+def service_env(tmp_path_factory):
+    """The service's configuration (frozen, under a per-process temporary folder), one new key per
+    role, and a fresh fake bundle that the next service start loads."""
+    from pipelines.key_store import ROLES, create_key
+
+    svc = _service(tmp_path_factory.getbasetemp() / "service")
+    cfg = svc["config"]
     bundle = FakeBundle()
-    monkeypatch.setattr(runtime, "open_bundle", lambda cfg: bundle)
-    keys = {r: create_key(keys_file, r) for r in ROLES}
-    return {"keys": keys, "bundle": bundle, "audit_url": f"sqlite:///{tmp_path / 'audit.db'}", "tmp": tmp_path}
-
-
-_APP: list = []
-
-
-def service_app():
-    """BentoML's ASGI app of the service, built once per process (it registers Prometheus metrics);
-    each TestClient context runs its lifespan, so each test gets a fresh service instance."""
-    if not _APP:
-        from serving.service import IpriskService
-
-        _APP.append(IpriskService.to_asgi())
-    return _APP[0]
+    svc["holder"]["bundle"] = bundle
+    keys = {r: create_key(cfg.keys_path, r) for r in ROLES}
+    return {"keys": keys, "bundle": bundle, "audit_url": cfg.audit_url, "config": cfg}
 
 
 @pytest.fixture
-def asgi_app():
-    """The service's ASGI app (a fixture, so tests never import from a conftest module by name)."""
-    return service_app()
+def asgi_app(service_env):
+    """The service's ASGI app, built by the factory from the frozen test config."""
+    return _SERVICE["app"]
 
 
 @pytest.fixture
-def client(service_env):
+def client(service_env, asgi_app):
     from starlette.testclient import TestClient
 
-    with TestClient(service_app()) as c:
+    with TestClient(asgi_app) as c:
         c.env = service_env
         yield c

@@ -52,7 +52,7 @@ def pg_url():
 def test_decisions_are_appended_read_back_and_never_changed(pg_url):
     import psycopg
 
-    from serving.audit import AuditLog
+    from pipelines.audit_store import AuditLog
 
     log = AuditLog(pg_url)
     log.append("req-1", "/v1/loans/score", "officer-1", "credit_officer", {"loan": {"amount": 1e6}},

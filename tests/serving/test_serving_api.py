@@ -97,7 +97,6 @@ def test_body_size_is_bounded(client, example_app, monkeypatch):
 
 
 def test_batch_length_is_bounded_and_batch_scores_each(client, example_app):
-    from serving.service import CFG
 
     h = _h(client, "credit_officer")
     apps = [copy.deepcopy(example_app) for _ in range(3)]
@@ -105,7 +104,7 @@ def test_batch_length_is_bounded_and_batch_scores_each(client, example_app):
     assert r.status_code == 200, r.text
     ds = r.json()["decisions"]
     assert len(ds) == 3 and len({d["loan_id"] for d in ds}) == 3
-    r = client.post("/v1/loans/score-batch", json={"applications": [example_app] * (CFG.max_batch + 1)}, headers=h)
+    r = client.post("/v1/loans/score-batch", json={"applications": [example_app] * (client.env['config'].max_batch + 1)}, headers=h)
     assert r.status_code == 422
     assert r.json()["errors"][0]["path"] == "applications"
 
@@ -120,7 +119,7 @@ def test_batch_rejects_one_firm_id_with_two_records(client, example_app):
 
 
 def test_decisions_are_audited_with_caller_and_versions(client, example_app):
-    from serving.audit import AuditLog
+    from pipelines.audit_store import AuditLog
 
     r = client.post("/v1/loans/score", json=example_app, headers=_h(client, "credit_officer"))
     rid = r.json()["request_id"]

@@ -9,7 +9,7 @@ from data_contracts.errors import InputError
 
 
 def test_keys_are_stored_hashed_and_verify_by_role(tmp_path):
-    from serving.keys import KeyStore, create_key, list_keys, revoke_key
+    from pipelines.key_store import KeyStore, create_key, list_keys, revoke_key
 
     f = tmp_path / "k.json"
     k1 = create_key(f, "credit_officer", "alice")
@@ -29,7 +29,7 @@ def test_keys_are_stored_hashed_and_verify_by_role(tmp_path):
 
 
 def test_audit_log_is_wal_append_only_and_roundtrips(tmp_path):
-    from serving.audit import AuditLog
+    from pipelines.audit_store import AuditLog
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     log = AuditLog(url)
@@ -48,7 +48,7 @@ def test_audit_log_is_wal_append_only_and_roundtrips(tmp_path):
 
 
 def test_audit_rejects_unknown_urls(tmp_path):
-    from serving.audit import AuditLog
+    from pipelines.audit_store import AuditLog
 
     with pytest.raises(InputError):
         AuditLog("mysql://x")
@@ -90,13 +90,13 @@ def test_request_tables_equal_what_coerce_frame_gives(example_app):
 
     from data_contracts import load_contract
     from data_contracts.frames import coerce_frame
-    from serving import checks, scoring
+    from data_contracts import application as checks
 
     other = copy.deepcopy(example_app)
     other["firm"]["interest_coverage"] = None
     other["patents"][0]["grant_date"] = None
     apps = [checks.fill_application(a, f"L00000000{i}") for i, a in enumerate([example_app, other])]
-    fast = scoring.application_tables(apps)
+    fast = checks.application_tables(apps)
     raw = {"firms": [apps[0]["firm"]], "patents": apps[0]["patents"], "loans": [a["loan"] for a in apps],
            "pledges": [{"loan_id": a["loan"]["loan_id"], "patent_id": p["patent_id"]} for a in apps for p in a["patents"]]}
     other["firm"]["firm_id"] = example_app["firm"]["firm_id"]  # same firm: listed once

@@ -1,5 +1,7 @@
 """The service's frozen configuration (section `serving` of `pipelines/iprisk.yaml`).
 
+It lives below `serving/` because the stores it names (audit log, key file, registry) are shared
+with jobs: `iprisk audit`, `iprisk keys`, batch scoring and monitoring read the same settings.
 Every field has a documented default; `IPRISK__SERVING__<FIELD>=value` overrides one. Paths left
 empty resolve under the project's local-state folder `<home>/.iprisk/` (`home` is `IPRISK_HOME`
 or the current directory), which is untracked.
@@ -7,8 +9,12 @@ or the current directory), which is untracked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pipelines.settings import home, load_section
 
 
 @dataclass(frozen=True)
@@ -55,21 +61,29 @@ class ServingConfig:
     def keys_path(self) -> Path:
         return Path(self.keys_file) if self.keys_file else state_dir() / "api_keys.json"
 
+    def resolved(self) -> "ServingConfig":
+        """The same settings with the empty paths filled in (`<home>/.iprisk/…`), so the config
+        means the same thing in another process with another working directory."""
+        return ServingConfig(**{**asdict(self), "audit_url": self.audit_target, "keys_file": str(self.keys_path)})
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ServingConfig":
+        data: dict[str, Any] = json.loads(text)
+        return cls(**data)
+
+
+CONFIG_ENV = "IPRISK_SERVING_CONFIG"
+"""Environment variable through which `iprisk serve` hands the service its frozen config (JSON)."""
+
 
 def state_dir() -> Path:
     """`<home>/.iprisk`: the untracked folder for keys and the audit log."""
-    from pipelines.tracking import home
-
     return home() / ".iprisk"
 
 
 def load_config() -> ServingConfig:
     """The `serving` section of the settings file with environment overrides applied."""
-    from pipelines.settings import load_section
-
-    cfg = load_section("serving", ServingConfig)
-    if not isinstance(cfg.versions, dict):
-        from data_contracts.errors import ContractError
-
-        raise ContractError(f"settings section 'serving': versions must be a mapping name → version, got {cfg.versions!r}")
-    return cfg
+    return load_section("serving", ServingConfig)

@@ -69,7 +69,7 @@ class AuditRecord:
         return {c: getattr(self, c) for c in COLUMNS}
 
 
-def _dumps(v: Any) -> str:
+def dumps(v: Any) -> str:
     return json.dumps(v, separators=(",", ":"), default=str, allow_nan=False)
 
 
@@ -110,8 +110,8 @@ class AuditLog:
     def append(self, request_id: str, endpoint: str, caller: str, role: str, inputs: Any, outputs: Any,
                model_versions: dict[str, str], recorded_at: str | None = None) -> None:
         """Write one decision and commit it; returns only once it is durable."""
-        row = (request_id, recorded_at or now_utc(), endpoint, caller, role, _dumps(inputs), _dumps(outputs),
-               _dumps(model_versions))
+        row = (request_id, recorded_at or now_utc(), endpoint, caller, role, dumps(inputs), dumps(outputs),
+               dumps(model_versions))
         self.append_many([row])
 
     def append_many(self, rows: list[tuple]) -> None:

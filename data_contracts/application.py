@@ -1,9 +1,13 @@
-"""Request checks: the contracts' fast validator per record, plus the cross-table rules of an
-application (references and uniqueness), turned into `FieldError`s with a JSON path each.
+"""One application's tables: the checks of its records against the contracts, and the
+contract-typed frames the scoring facade reads.
 
-Pydantic (models generated in `serving.schemas`) has already checked types; here every rule of
-`data_contracts/*.yaml` is applied through `data_contracts.validate.check_record`, so the service
-never carries a second copy of the rules.
+An application is JSON-shaped: ``{"firm": {...}, "patents": [{...}, ...], "loan": {...}}``.
+`check_applications` applies every row-level rule of `data_contracts/*.yaml` through the fast
+validator (`data_contracts.validate.check_record`) plus the cross-table rules of one application
+(references and uniqueness), each broken rule a field error ``{path, rule, value, message}`` with a
+JSON path such as ``patents[2].expiry_date``. The service and batch scoring share this module, so
+neither carries a second copy of the rules. `application_tables` turns checked applications into
+the firms / patents / loans / pledges frames, typed as their contracts say.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-from data_contracts.jsonable import jsonable
-from data_contracts import load_contract
-from data_contracts.contract import Contract, ForeignKeyRule, UniqueRule
+import pandas as pd
+
+from data_contracts.contract import Contract, ForeignKeyRule, UniqueRule, load_contract
 from data_contracts.errors import Violation
+from data_contracts.frames import coerce_frame
+from data_contracts.jsonable import jsonable
 from data_contracts.validate import check_record
 
 # contract rule names for pydantic's error types (the request models are generated from contracts)
@@ -29,11 +35,9 @@ _PYDANTIC_RULES = {
 ApplicationDict = Mapping[str, Any]
 
 
-_plain = jsonable
-
-
 def field_error(path: str, rule: str, value: Any, message: str = "") -> dict[str, Any]:
-    return {"path": path, "rule": rule, "value": _plain(value), "message": message}
+    """One broken rule as the service and batch scoring report it."""
+    return {"path": path, "rule": rule, "value": jsonable(value), "message": message}
 
 
 def loc_path(loc: Sequence[Any]) -> str:
@@ -160,6 +164,27 @@ def check_applications(apps: Sequence[Mapping[str, Any]], prefix_of=lambda i: ""
     return errors
 
 
+def check_batch(apps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rules across the applications of one batch: one firm_id / patent_id means one record, and
+    loan ids are unique (paths `applications[i]…`)."""
+    errs: list[dict[str, Any]] = []
+    for kind, key, getter in (("firm", "firm_id", lambda a: [a["firm"]]), ("patents", "patent_id", lambda a: a["patents"])):
+        seen: dict[Any, tuple[int, Mapping]] = {}
+        for i, a in enumerate(apps):
+            for j, rec in enumerate(getter(a)):
+                k = rec.get(key)
+                if k in seen and seen[k][1] != rec:
+                    where = f"applications[{i}].{kind}" + (f"[{j}]" if kind == "patents" else "")
+                    errs.append(field_error(f"{where}.{key}", "consistent", k,
+                                            f"{key} {k} appears with different data in applications[{seen[k][0]}]"))
+                seen.setdefault(k, (i, rec))
+    loan_ids = [a["loan"]["loan_id"] for a in apps]
+    for i, lid in enumerate(loan_ids):
+        if lid in loan_ids[:i]:
+            errs.append(field_error(f"applications[{i}].loan.loan_id", "unique", lid, "duplicate loan_id"))
+    return errs
+
+
 def check_patents(patents: Sequence[Mapping[str, Any]], prefix: str = "patents") -> list[dict[str, Any]]:
     rows = defaultdict(list)
     for i, x in enumerate(patents):
@@ -169,3 +194,53 @@ def check_patents(patents: Sequence[Mapping[str, Any]], prefix: str = "patents")
 
 def check_pool(pool: Sequence[Mapping[str, Any]], prefix: str = "pool") -> list[dict[str, Any]]:
     return check_tables_records({"pool": [(f"{prefix}[{i}]", dict(x)) for i, x in enumerate(pool)]})
+
+
+# -- contract-typed tables --------------------------------------------------------------------------
+_DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "str", "category": "str"}
+
+
+def record_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows of already-checked JSON records → the contract-typed frame `coerce_frame` would give.
+
+    Requests are small and already checked against the contract, so each column is built at once
+    with its contract type (a test pins the result to `coerce_frame`'s); anything unusual (a value
+    the direct build cannot take) falls back to `coerce_frame` itself.
+    """
+    contract = _contract(table)
+    try:
+        cols: dict[str, Any] = {}
+        for c in contract.columns:
+            vals = [r.get(c.name) for r in rows]
+            if c.type == "date":
+                cols[c.name] = pd.to_datetime(pd.Series(vals, dtype=object), format="ISO8601").astype("datetime64[us]")
+            else:
+                cols[c.name] = pd.array(vals, dtype=_DTYPES[c.type])
+        df = pd.DataFrame(cols)
+        df.attrs["type_issues"] = {}
+        return df
+    except (TypeError, ValueError):
+        df = pd.DataFrame([dict(r) for r in rows], columns=list(contract.column_names))
+        return coerce_frame(df, contract)
+
+
+def application_tables(apps: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Filled applications → the scoring tables (firms, patents, loans, pledges), contract-typed.
+
+    A firm or patent appearing in several applications of a batch is listed once.
+    """
+    firms: dict[Any, Mapping] = {}
+    patents: dict[Any, Mapping] = {}
+    loans, pledges = [], []
+    for a in apps:
+        firms.setdefault(a["firm"]["firm_id"], a["firm"])
+        loans.append(a["loan"])
+        for p in a["patents"]:
+            patents.setdefault(p["patent_id"], p)
+            pledges.append({"loan_id": a["loan"]["loan_id"], "patent_id": p["patent_id"]})
+    return {
+        "firms": record_frame("firms", list(firms.values())),
+        "patents": record_frame("patents", list(patents.values())),
+        "loans": record_frame("loans", loans),
+        "pledges": record_frame("pledges", pledges),
+    }
