@@ -128,7 +128,7 @@ def main() -> None:
     for key in args.only.split(","):
         name, factory = candidates[key]
         for seed in (int(s) for s in args.seeds.split(",")):
-            if key == "pd":  # exactly as pipelines/train_job.py: default config, random_state = CV seed
+            if key == "pd":  # exactly as pipelines/training/table.py: default config, random_state = CV seed
                 factory = lambda s=seed: PDModel(monotone_constraints=directions, random_state=s)  # noqa: E731
             t = time.perf_counter()
             mean, std, per = cross_validated_auc(factory, X, y, k=args.k, seed=seed)

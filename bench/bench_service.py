@@ -115,7 +115,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="iprisk-bench-"))
     if args.train:
         from pipelines.demo_book import generate_book, write_book
-        from pipelines.train_job import train_book
+        from pipelines.training import train_book
 
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlruns.db'}"
         os.environ["IPRISK_HOME"] = str(work)

@@ -37,7 +37,7 @@ def main() -> None:
 
     from pipelines.demo_book import generate_book, write_book
     from pipelines.readers import read_book
-    from pipelines.train_job import train_book
+    from pipelines.training import train_book
 
     t = time.perf_counter()
     book = work / "book"

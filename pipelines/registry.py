@@ -83,6 +83,26 @@ def rollback(names_versions: Mapping[str, str]) -> dict[str, str]:
     return left
 
 
+def restore_aliases(previous: Mapping[str, tuple[str | None, str | None]]) -> dict[str, str]:
+    """Put the champion and challenger aliases back as they were (name → (champion, challenger)
+    versions, None = no alias). Best effort; returns {name: what could not be restored}."""
+    client = _client()
+    problems = {}
+    for name, pair in previous.items():
+        for alias, version in zip((CHAMPION, CHALLENGER), pair):
+            try:
+                now = alias_version(name, alias)
+                if now == version:
+                    continue
+                if version is None:
+                    client.delete_registered_model_alias(name, alias)
+                else:
+                    client.set_registered_model_alias(name, alias, version)
+            except (MlflowException, OSError, RegistryError) as e:
+                problems[f"{name}@{alias}"] = f"should be {version or 'unset'} ({_first_line(e)})"
+    return problems
+
+
 def alias_version(name: str, alias: str = CHAMPION) -> str | None:
     """The version an alias points to; None when the model or the alias does not exist.
 

@@ -85,7 +85,7 @@ def trained(small_book, registry_env, tmp_path_factory) -> dict:
     cache = root / "trained-cache"
     with _locked(root / "trained-cache.lock"):
         if not (cache / "result.json").exists():
-            from pipelines.train_job import train_book
+            from pipelines.training import train_book
 
             cache.mkdir(parents=True, exist_ok=True)
             with _env(MLFLOW_TRACKING_URI=f"sqlite:///{cache / 'mlruns.db'}", IPRISK_HOME=str(cache)):

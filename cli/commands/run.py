@@ -106,7 +106,7 @@ def run(
         console.print(f"champions already in the registry ({tracking.tracking_uri()}); use --retrain to train again")
     else:
         from cli.commands.train import print_gate
-        from pipelines.train_job import train_book
+        from pipelines.training import train_book
 
         res = train_book(out, out_dir=out.parent / "train", progress=lambda m: console.print(f"  · {m}"), validation=report)
         m = res["metrics"]

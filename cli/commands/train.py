@@ -57,7 +57,7 @@ def train(
     """Validate, build features, fit PD + scorecard (+ recovery on a book), evaluate out of time,
     log to MLflow, register, and run the promotion gate."""
     from pipelines.report import to_json
-    from pipelines.train_job import train_book, train_table
+    from pipelines.training import train_book, train_table
 
     prog, step = _progress(as_json)
     try:

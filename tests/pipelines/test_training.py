@@ -70,7 +70,7 @@ def test_second_run_on_changed_book_records_a_gate_decision(trained, tmp_path):
 
     from pipelines import registry
     from pipelines.demo_book import generate_book, write_book
-    from pipelines.train_job import train_book
+    from pipelines.training import train_book
 
     book2 = tmp_path / "book2"
     write_book(generate_book(2500, 12), book2, seed=12, n_firms=2500)
@@ -94,7 +94,7 @@ def test_failing_contract_stops_training_without_registering(trained, tmp_path):
     p = pd.read_parquet(bad / "patents.parquet")
     p.loc[0, "expiry_date"] = p.loc[0, "filing_date"] - pd.Timedelta(days=30)
     p.to_parquet(bad / "patents.parquet", index=False)
-    from pipelines.train_job import train_book
+    from pipelines.training import train_book
 
     with pytest.raises(ContractViolation, match="patents"):
         train_book(bad, out_dir=tmp_path / "out")
@@ -110,7 +110,7 @@ def test_one_class_target_is_a_clear_error_and_no_orphan(trained, tmp_path):
     for c in ("default_date", "patents_sold", "sale_price", "recovery_date", "recovered_amount", "realised_lgd"):
         o[c] = None
     o.to_parquet(book / "outcomes.parquet", index=False)
-    from pipelines.train_job import train_book
+    from pipelines.training import train_book
 
     with pytest.raises(ModelError, match="one class"):
         train_book(book, out_dir=tmp_path / "out")
@@ -119,7 +119,7 @@ def test_one_class_target_is_a_clear_error_and_no_orphan(trained, tmp_path):
 
 def test_unreachable_registry_is_a_clear_error(tmp_path, monkeypatch, small_book):
     from data_contracts.errors import RegistryError
-    from pipelines.train_job import train_book
+    from pipelines.training import train_book
 
     import mlflow
 

@@ -1,0 +1,216 @@
+"""Training on a loan book: a short sequence of named steps.
+
+validate → read and build features → split out of time → fit PD, scorecard, recovery → evaluate
+on the test year(s) → validation report → MLflow run → register and gate. Train on earlier
+origination years, early-stop and calibrate on the latest training year, test on the latest
+year(s); the gate compares challenger and champion on the same test rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from data_contracts import ModelError, core_contracts
+from data_contracts.errors import InputError
+from features import FeatureBuilder, feature_specs, monotone_constraints
+from models import metrics as M
+from models.pd_model import PDModel
+from models.recovery import RecoveryModel
+from models.scorecard import Scorecard
+from models.scoring import recovery_feature_names
+from pipelines import registry
+from pipelines import report as R
+from pipelines import tracking as T
+from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
+from pipelines.readers import read_book
+from pipelines.training.configs import TrainingSettings, load_training_settings
+from pipelines.training.evaluation import grade_table, pd_metrics, psi_table
+from pipelines.training.gate import book_champion_metrics, register_and_gate
+from pipelines.training.lgd_targets import lgd_eval, recovery_frame
+from pipelines.training.mlflow_run import log_training_run
+from pipelines.training.provenance import fingerprint
+from pipelines.training.report_sections import book_sections
+from pipelines.training.splits import check_target, subset_book, year_split
+from pipelines.validation_job import ValidationReport, validate_book
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BookData:
+    """The book's tables and features, split out of time (boolean masks over `loans` rows)."""
+
+    tables: dict[str, pd.DataFrame]
+    loans: pd.DataFrame
+    outcomes: pd.DataFrame
+    y: np.ndarray
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    test_years: list[int]
+    builder: FeatureBuilder
+    X: pd.DataFrame
+    directions: dict[str, int]
+
+    @property
+    def fit_rows(self) -> np.ndarray:
+        return self.train | self.valid
+
+
+@dataclass(frozen=True)
+class BookModels:
+    pd_model: PDModel
+    scorecard: Scorecard
+    recovery: RecoveryModel
+
+
+def read_and_split(data_dir: Path, s: TrainingSettings) -> BookData:
+    """Read the book, split it by origination year, fit the feature builder on the fit years only."""
+    tables = read_book(data_dir)
+    if "outcomes" not in tables:
+        raise InputError(f"loan book {data_dir}: outcomes.parquet is missing; training needs default outcomes")
+    loans = tables["loans"].reset_index(drop=True)
+    outcomes = tables["outcomes"].set_index("loan_id").reindex(loans["loan_id"])
+    y = outcomes["defaulted"].astype(bool).to_numpy().astype(int)
+    train, valid, test, test_years = year_split(loans, s.train)
+    builder = FeatureBuilder(s.features).fit(subset_book(tables, pd.Index(loans.loc[train | valid, "loan_id"])))
+    X = builder.transform(tables).reindex(loans["loan_id"])
+    names = list(X.columns)
+    check_target(y[train], "outcomes", "defaulted", 20)
+    check_target(y[valid], "outcomes", "defaulted", 10)
+    if y[test].sum() == 0:
+        raise ModelError(f"outcomes.defaulted: no defaults in the test year(s) {test_years}; cannot evaluate out of time")
+    return BookData(tables, loans, outcomes, y, train, valid, test, test_years, builder, X,
+                    dict(zip(names, monotone_constraints(names))))
+
+
+def fit_models(b: BookData, s: TrainingSettings, say: ProgressFn) -> BookModels:
+    """PD (early-stopped and calibrated on the validation year), scorecard and recovery model."""
+    X_tr, X_va = b.X[b.train], b.X[b.valid]
+    say(f"fitting the PD model on {int(b.train.sum()):,} loans (early stopping on {int(b.valid.sum()):,})")
+    pd_model = PDModel(s.pd_model, monotone_constraints=b.directions, random_state=s.train.seed).fit(
+        X_tr, b.y[b.train], X_va, b.y[b.valid])
+    say("fitting the WoE scorecard")
+    scorecard = Scorecard(s.scorecard, monotone_constraints=b.directions).fit(pd.concat([X_tr, X_va]), b.y[b.fit_rows])
+    say("fitting the recovery model on defaulted loans")
+    rec_cols = recovery_feature_names(list(b.X.columns), {sp.name: sp for sp in feature_specs()})
+    rec = recovery_frame(b.loans, b.outcomes, b.X, b.fit_rows, rec_cols)
+    recovery = RecoveryModel(s.recovery).fit(rec["X"], rec["sold"], rec["price_fraction"], rec["years"])
+    return BookModels(pd_model, scorecard, recovery)
+
+
+def evaluate(b: BookData, m: BookModels, s: TrainingSettings) -> dict[str, Any]:
+    """Out-of-time figures: PD and scorecard metrics, Jeffreys per grade, PSI, oracle (demo book), LGD."""
+    X_fit, X_te, y_te = b.X[b.fit_rows], b.X[b.test], b.y[b.test]
+    p_te, sc_te = m.pd_model.predict_pd(X_te), m.scorecard.predict_pd(X_te)
+    scale = s.master_scale
+    pd_m, jeffreys = pd_metrics(y_te, p_te, scale)
+    sc_m, _ = pd_metrics(y_te, sc_te, scale)
+    metrics: dict[str, float] = {f"pd.{k}": v for k, v in pd_m.items()} | {f"scorecard.{k}": v for k, v in sc_m.items()}
+    p_fit = m.pd_model.predict_pd(X_fit)
+    metrics["pd.psi_score"] = M.psi(p_fit, p_te, bins=s.train.psi_bins)
+    metrics["pd.train_auc"] = M.auc(b.y[b.fit_rows], p_fit)
+    metrics["pd.best_iteration"] = float(getattr(m.pd_model, "best_iteration_", np.nan) or np.nan)
+    oracle = None
+    if "ground_truth" in b.tables:
+        gt = b.tables["ground_truth"].set_index("loan_id").reindex(b.loans["loan_id"])
+        oracle = gt["true_pd"].to_numpy(float)[b.test]
+        metrics["oracle.auc"] = M.auc(y_te, oracle)
+        metrics["pd.auc_to_oracle"] = metrics["pd.auc"] / metrics["oracle.auc"]
+        metrics["scorecard.auc_to_oracle"] = metrics["scorecard.auc"] / metrics["oracle.auc"]
+    lgd = lgd_eval(m.recovery, b.loans, b.outcomes, b.X, b.test & (b.y == 1), s.discount_rate)
+    metrics |= {f"recovery.{k}": v for k, v in lgd["metrics"].items()}
+    return {"metrics": metrics, "p_te": p_te, "sc_te": sc_te, "jeffreys": jeffreys, "oracle": oracle, "lgd": lgd,
+            "grades": grade_table(p_te, y_te, scale), "psi": psi_table(X_fit, X_te, s.train.psi_bins)}
+
+
+def train_book(
+    data_dir: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    tracking: str | None = None,
+    progress: ProgressFn | None = None,
+    promote: bool = True,
+    validation: ValidationReport | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, log, register and gate the loan-book models. Returns a JSON-ready summary.
+
+    `validation`: a passing `ValidationReport` of this very folder, when the caller has just made
+    one (`iprisk run`), so the book is not validated twice."""
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"loan book: {data_dir} is not a folder (expected firms/patents/loans/pledges/outcomes .parquet)")
+    s = load_training_settings()
+    experiment_id = T.connect(tracking)  # fail fast when the registry is unreachable
+    out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="iprisk-train-"))
+
+    if validation is None:
+        say("validating the book against its contracts")
+        validation = validate_book(data_dir, out_dir / "data_validation")
+    validation.raise_on_violations()
+
+    say("reading tables and building features")
+    b = read_and_split(data_dir, s)
+    m = fit_models(b, s, say)
+
+    say("evaluating out of time")
+    ev = evaluate(b, m, s)
+    metrics = ev["metrics"]
+
+    say("writing the validation report")
+    y_te = b.y[b.test]
+    sections = book_sections(y_te, ev["p_te"], ev["sc_te"], ev["oracle"], metrics, ev["jeffreys"], ev["grades"], ev["psi"],
+                             ev["lgd"], validation, b.test_years)
+    rows = {"train": int(b.train.sum()), "validation": int(b.valid.sum()), "test": int(b.test.sum())}
+    html_path, json_path, _ = R.write_report(out_dir / "report", "iprisk validation report — loan book", sections,
+                                             {"test_years": b.test_years, "rows": rows, "metrics": metrics})
+
+    say("logging to MLflow")
+    contracts = {t: c.version for t, c in core_contracts().items()}
+    data_fingerprint = fingerprint(data_dir)  # hashes every input file: once per run
+    run = log_training_run(
+        experiment_id, "book",
+        tags={"iprisk.kind": "book", "data.path": str(data_dir.resolve()), "data.fingerprint": data_fingerprint,
+              **{f"contract.{t}": v for t, v in contracts.items()}},
+        params={f"train.{k}": v for k, v in asdict(s.train).items()} | {
+            "pd.params": str(m.pd_model.get_params())[:500], "n_features": b.X.shape[1],
+            "test_years": ",".join(map(str, b.test_years))},
+        metrics=metrics, report_dir=out_dir / "report", validation_json=validation.json_path,
+        models={"pd": PDPyfunc(m.pd_model, b.builder, contracts), "scorecard": ScorecardPyfunc(m.scorecard, b.builder, contracts),
+                "recovery": RecoveryPyfunc(m.recovery, b.builder, contracts)},
+        example=b.X[b.test].head(5).astype("float64"),
+    )
+
+    versions: dict[str, str] = {}
+    decisions = []
+    if promote:
+        say("registering and running the promotion gate")
+        versions, decisions = register_and_gate(
+            run.model_uris, registry.BOOK_MODELS, {"data.fingerprint": data_fingerprint, "run_id": run.run_id}, metrics,
+            book_champion_metrics(b.tables, b.test, y_te, b.loans, b.outcomes, s.discount_rate), s.gate,
+        )
+    return {
+        "kind": "book",
+        "run_id": run.run_id,
+        "tracking_uri": mlflow.get_tracking_uri(),
+        "registered_versions": {registry.BOOK_MODELS[k]: v for k, v in versions.items()},
+        "gate": [asdict(d) for d in decisions],
+        "auc": metrics["pd.auc"],
+        "scorecard_auc": metrics["scorecard.auc"],
+        "oracle_auc": metrics.get("oracle.auc"),
+        "metrics": metrics,
+        "report": str(html_path),
+        "report_json": str(json_path),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }

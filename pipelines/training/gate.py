@@ -1,0 +1,111 @@
+"""Register a run's models and let the promotion gate decide, failing safe.
+
+Two phases: first every verdict is decided from read-only calls (which version is champion, the
+champion's metrics on the challenger's own test rows); only then are verdicts applied (tags and
+aliases). Any failure — the registry not answering at any step, a champion that cannot be loaded
+or re-scored — stops the run: aliases already moved are put back, the versions this run
+registered are deleted, and the error names the step that failed. A registry hiccup never
+promotes a challenger by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.errors import IpriskError, ModelError
+from models import metrics as M
+from pipelines import registry
+from pipelines.promotion import GateConfig, GateDecision, decide
+from pipelines.training.lgd_targets import lgd_eval
+from pipelines.training.splits import subset_book
+
+ChampionMetrics = Callable[[str, Any], dict[str, float]]
+"""(model kind, the champion's pyfunc wrapper) → its metrics on the challenger's test rows."""
+
+SCORING_ERRORS = (IpriskError, KeyError, ValueError, TypeError, AttributeError, IndexError)
+"""What a champion's own code can raise when it meets the challenger's test rows."""
+
+
+def _challenger_metrics(kind: str, metrics: Mapping[str, float]) -> dict[str, Any]:
+    if kind == "recovery":
+        return {"lgd_mae": metrics.get("recovery.lgd_mae")}
+    pre = "pd." if kind == "pd" else "scorecard."
+    return {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
+
+
+def _verdict(kind: str, name: str, version: str, metrics: Mapping[str, float], champ: dict[str, float] | None,
+             champ_v: str | None, gate: GateConfig) -> GateDecision:
+    chal = _challenger_metrics(kind, metrics)
+    if kind == "recovery":
+        return decide(name, version, chal, champ, champ_v, gate, metric="lgd_mae", higher_is_better=False, check_calibration=False)
+    return decide(name, version, chal, champ, champ_v, gate, check_calibration=(kind == "pd"))
+
+
+def _champion_metrics(kind: str, name: str, champ_v: str, champion_metrics: ChampionMetrics) -> dict[str, float]:
+    wrapper = registry.load_wrapper(name, champ_v)[0]  # RegistryError when it cannot be loaded
+    try:
+        return champion_metrics(kind, wrapper)
+    except SCORING_ERRORS as e:
+        raise ModelError(f"promotion gate: champion {name} v{champ_v} could not be re-scored on the challenger's "
+                         f"test rows ({type(e).__name__}: {e}); nothing promoted") from e
+
+
+def register_and_gate(uris: Mapping[str, str], names: Mapping[str, str], tags: Mapping[str, str],
+                      metrics: Mapping[str, float], champion_metrics: ChampionMetrics,
+                      gate: GateConfig) -> tuple[dict[str, str], list[GateDecision]]:
+    """Register every logged model (kind → URI; all or none), decide each verdict against its
+    champion on the same test rows, then apply the verdicts. Returns (kind → version, verdicts)."""
+    versions = registry.register_all(uris, names, tags)
+    previous: dict[str, tuple[str | None, str | None]] = {}
+    try:
+        decisions = []
+        for kind, version in versions.items():
+            name = names[kind]
+            champ_v = registry.alias_version(name, registry.CHAMPION)
+            previous[name] = (champ_v, registry.alias_version(name, registry.CHALLENGER))
+            champ = None
+            if champ_v is not None and champ_v != version:
+                champ = _champion_metrics(kind, name, champ_v, champion_metrics)
+            decisions.append(_verdict(kind, name, version, metrics, champ, champ_v, gate))
+        for d in decisions:
+            registry.apply_gate(d, d.model)
+    except BaseException as e:  # cleanup, then the original error goes on
+        problems = registry.restore_aliases(previous)
+        left = registry.rollback({names[k]: v for k, v in versions.items()})
+        if problems or left:
+            e.add_note(f"registry left in an unknown state: aliases not restored {problems}, versions not deleted "
+                       f"{left}; check with `iprisk evaluate` and fix with `iprisk promote`")
+        raise
+    return versions, decisions
+
+
+def book_champion_metrics(tables: Mapping[str, pd.DataFrame], test_m: np.ndarray, y_te: np.ndarray, loans: pd.DataFrame,
+                          outcomes: pd.DataFrame, discount_rate: float) -> ChampionMetrics:
+    """Scores a loan-book champion on the same out-of-time rows, rebuilding features with its own builder."""
+    test_ids = pd.Index(loans.loc[test_m, "loan_id"])
+    test_tables = subset_book(tables, test_ids)
+
+    def score(kind: str, wrapper: Any) -> dict[str, float]:
+        Xc = wrapper.feature_builder.transform(test_tables).reindex(test_ids)
+        if kind == "recovery":
+            rows = outcomes.reindex(test_ids)["defaulted"].astype(bool).to_numpy()
+            ev = lgd_eval(wrapper.recovery_model, loans[test_m].reset_index(drop=True), outcomes.reindex(test_ids).reset_index(),
+                          Xc.reset_index(drop=True), rows, discount_rate)
+            return {"lgd_mae": ev["metrics"].get("lgd_mae")}
+        est = wrapper.pd_model if kind == "pd" else wrapper.scorecard
+        return {"auc": M.auc(y_te, est.predict_pd(Xc[list(est.feature_names_)]))}
+
+    return score
+
+
+def table_champion_metrics(X_te: pd.DataFrame, y_te: np.ndarray) -> ChampionMetrics:
+    """Scores a firm-level table's champion on the challenger's hold-out rows."""
+    def score(kind: str, wrapper: Any) -> dict[str, float]:
+        est = wrapper.pd_model if kind == "pd" else wrapper.scorecard
+        return {"auc": M.auc(y_te, est.predict_pd(X_te[list(est.feature_names_)]))}
+
+    return score
