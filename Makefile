@@ -8,7 +8,7 @@ DATA    ?= build/demo
 FIRMS   ?= 20000
 SEED    ?= 7
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ run: install
 	$(BIN)/iprisk run --firms $(FIRMS) --seed $(SEED) --out $(DATA)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lint: install
+	$(BIN)/ruff check .
 
 # Benchmarks print figures (they assert nothing); each is also runnable on its own, see bench/*.py.
 bench: install

@@ -60,8 +60,8 @@ def main() -> None:
     Xtr, s, f, y, *_ = disposal(args.defaults, 1)
     Xte, _, _, _, v, ead, g, lgd = disposal(args.n, 2)
     for name, cfg in [("lightgbm", RecoveryConfig(years_estimator="linear")), ("linear", RecoveryConfig(sell_estimator="logistic", price_estimator="linear"))]:
-        m, t_fit = _timed(lambda: RecoveryModel(cfg).fit(Xtr, s, f, y))
-        e, t_pred = _timed(lambda: m.expected_lgd(Xte, ead, v, g, 0.0, 0.0, 0.08))
+        m, t_fit = _timed(lambda cfg=cfg: RecoveryModel(cfg).fit(Xtr, s, f, y))
+        e, t_pred = _timed(lambda m=m: m.expected_lgd(Xte, ead, v, g, 0.0, 0.0, 0.08))
         rows.append((f"recovery fit ({name})", f"{args.defaults} defaults", f"{t_fit:.2f} s", ""))
         rows.append((f"expected LGD ({name})", f"{args.n} loans", f"{t_pred:.2f} s",
                      f"mean {e.mean():.4f} vs realised {lgd.mean():.4f} (bias {e.mean() - lgd.mean():+.4f}, s.e. {lgd.std() / np.sqrt(args.n):.4f})"))

@@ -16,8 +16,8 @@ temporary folder and trains into a temporary registry first. One worker process 
 from __future__ import annotations
 
 import argparse
-import json
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -136,8 +136,8 @@ def main() -> None:
         raise SystemExit(f"no PD model in {uri}: run `make run` first or pass --train 2500")
 
     apps = book_applications(book, 200, seed=1)
-    from pipelines.registry import load_bundle
     from data_contracts import application as checks
+    from pipelines.registry import load_bundle
 
     bundle = load_bundle(uri, versions=versions)
     filled = [checks.fill_application(a, a["loan"]["loan_id"]) for a in apps]

@@ -33,7 +33,6 @@ def main() -> None:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlruns.db'}"
     os.environ["IPRISK_HOME"] = str(work)
 
-    import numpy as np
 
     from pipelines.demo_book import generate_book, write_book
     from pipelines.readers import read_book
@@ -56,7 +55,8 @@ def main() -> None:
           f"→ {'inside' if m['pd.mean_pd_in_interval'] else 'OUTSIDE'}")
     print(f"Jeffreys pass share {m['pd.jeffreys_pass_share']:.0%} of {int(m['pd.populated_grades'])} populated grades (target ≥ 90%)")
     print(f"Hosmer-Lemeshow p {m['pd.hosmer_lemeshow_p']:.3f} | PSI score {m['pd.psi_score']:.4f}")
-    print(f"LGD: MAE {m['recovery.lgd_mae']:.4f}, bias {m['recovery.lgd_bias']:+.4f}, mean expected {m['recovery.mean_expected_lgd']:.4f} vs realised {m['recovery.mean_realised_lgd']:.4f}")
+    print(f"LGD: MAE {m['recovery.lgd_mae']:.4f}, bias {m['recovery.lgd_bias']:+.4f}, "
+          f"mean expected {m['recovery.mean_expected_lgd']:.4f} vs realised {m['recovery.mean_realised_lgd']:.4f}")
     print("gate:", "; ".join(f"{g['model']} v{g['version']} {g['decision']} ({g['reason']})" for g in res["gate"]))
 
     # batch scoring throughput against a bare predict_proba on the same rows

@@ -11,9 +11,9 @@ Figures only, no asserts.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
-import resource
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

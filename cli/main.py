@@ -13,9 +13,9 @@ import sys
 
 from rich.console import Console
 
-from data_contracts.errors import IpriskError
 from cli import commands
 from cli.app import app
+from data_contracts.errors import IpriskError
 
 
 def _register_commands() -> None:

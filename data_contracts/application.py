@@ -13,8 +13,9 @@ the firms / patents / loans / pledges frames, typed as their contracts say.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -77,7 +78,7 @@ def violation_errors(violations: Iterable[Violation], prefix: str) -> list[dict[
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _contract(table: str) -> Contract:
     return load_contract(table)
 

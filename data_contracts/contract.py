@@ -44,7 +44,7 @@ class Column(_Frozen):
     source_name: str | None = Field(default=None, description="Name in the source file, when it differs.")
 
     @model_validator(mode="after")
-    def _check(self) -> "Column":
+    def _check(self) -> Column:
         if self.type == "category" and not self.allowed:
             raise ValueError(f"column '{self.name}': type category needs 'allowed'")
         if self.allowed and self.type not in ("category", "string"):
@@ -141,7 +141,7 @@ class Contract(_Frozen):
     rules: tuple[Rule, ...] = ()
 
     @model_validator(mode="after")
-    def _check(self) -> "Contract":
+    def _check(self) -> Contract:
         names = [c.name for c in self.columns]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

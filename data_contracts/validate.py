@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from data_contracts.jsonable import jsonable
 from data_contracts.contract import (
     CORE_TABLES,
     ColumnOrderRule,
@@ -41,6 +41,7 @@ from data_contracts.contract import (
 )
 from data_contracts.errors import ContractViolation, InputError, Violation
 from data_contracts.frames import ATTRS_KEY, BOOLEAN_WORDS, NULL_WORDS, TRUE_WORDS, TypeIssue, coerce_with_issues
+from data_contracts.jsonable import jsonable
 
 RULES: tuple[str, ...] = (
     "missing_column", "type", "not_null", "min", "max", "allowed", "pattern", "unique", "foreign_key",
@@ -89,7 +90,7 @@ def make_violation(
     examples: Sequence[Any] | None = None, example_columns: Sequence[str] | None = None,
 ) -> Violation | None:
     """A `Violation` for the given 0-based row positions of ``df`` (None when there are none)."""
-    pos = sorted(set(int(p) for p in positions))
+    pos = sorted({int(p) for p in positions})
     if not pos:
         return None
     if examples is None:

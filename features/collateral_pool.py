@@ -11,7 +11,7 @@ A loan without pledges gets count 0, total value 0 and NaN for every other pool 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

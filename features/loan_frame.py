@@ -18,9 +18,10 @@ risk), so feeding it back would leak that judgement into the PD model, and a new
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ class FeatureBuilder:
         self.config = config if config is not None else FeatureConfig()
 
     # -- scikit-learn protocol -------------------------------------------------------------
-    def fit(self, tables: Tables, y=None) -> "FeatureBuilder":
+    def fit(self, tables: Tables, y=None) -> FeatureBuilder:
         patents = _table(tables, "patents")
         self.cohorts_ = CitationCohorts.learn(patents, self.config.min_cohort_size)
         enc = self.config.categorical_encoding

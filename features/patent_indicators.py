@@ -9,9 +9,9 @@ Definitions, units and risk directions of every column: ``features.specs.patent_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,7 @@ class CitationCohorts:
     min_cohort_size: int = 20
 
     @classmethod
-    def learn(cls, patents: pd.DataFrame, min_cohort_size: int = 20) -> "CitationCohorts":
+    def learn(cls, patents: pd.DataFrame, min_cohort_size: int = 20) -> CitationCohorts:
         """Learn the cohort means from ``patents`` (columns filing_date, ipc_main, forward_citations)."""
         require_columns(patents, "patents", ("filing_date", "ipc_main", "forward_citations"))
         if len(patents) == 0:

@@ -14,9 +14,10 @@ Direction convention (as in LightGBM's ``monotone_constraints`` for a default mo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from data_contracts import ContractError, ModelError, load_contract
 
@@ -240,7 +241,7 @@ def patent_indicator_specs() -> tuple[FeatureSpec, ...]:
     """Specs of the per-patent indicators returned by ``patent_indicators`` (in column order)."""
     specs = tuple(_indicator_spec(i) for i in _INDICATORS)
     # the categories' one-hots must cover the contract's allowed values exactly
-    for qcol, prefix, strip in (("patents.right_type", "is_", ""), ("patents.appraisal_method", "appraisal_", "")):
+    for qcol, prefix in (("patents.right_type", "is_"), ("patents.appraisal_method", "appraisal_")):
         names = {s.name for s in specs if qcol in s.source_columns and s.name.startswith(prefix) and s.name != "is_valid"}
         want = {prefix + v for v in _allowed(qcol)}
         if names != want:
@@ -539,7 +540,8 @@ def features_markdown(categorical_encoding: CategoricalEncoding = "codes") -> st
     for i, s in enumerate(feature_specs(categorical_encoding)):
         src = ", ".join(f"`{q}`" for q in s.source_columns)
         lines.append(
-            f"| {i} | `{s.name}` | {s.group} | {_cell(s.description)} | {s.unit} | {src} | {arrow[s.direction]} | {_cell(s.direction_reason)} | {_cell(s.nan_when)} |"
+            f"| {i} | `{s.name}` | {s.group} | {_cell(s.description)} | {s.unit} | {src} | {arrow[s.direction]} "
+            f"| {_cell(s.direction_reason)} | {_cell(s.nan_when)} |"
         )
     lines += ["", "Columns deliberately left out:", ""]
     for col, why in EXCLUDED_LOAN_COLUMNS.items():

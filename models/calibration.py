@@ -27,7 +27,7 @@ class AffineCalibrator:
         self.ridge = ridge
         self.max_iter = max_iter
 
-    def fit(self, margin: Any, y: Any) -> "AffineCalibrator":
+    def fit(self, margin: Any, y: Any) -> AffineCalibrator:
         """``margin``: (n,) raw log-odds scores; ``y``: (n,) 0/1 default flags."""
         m = np.asarray(margin, dtype="float64").ravel()
         t = np.asarray(y, dtype="float64").ravel()

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from pandas import DataFrame, Series
 from numpy.typing import ArrayLike, NDArray
+from pandas import DataFrame, Series
 from scipy.stats import norm
 
 from data_contracts.errors import ContractError, ModelError
+from models.lgd import loss_given_default
 
 LgdAtAmount = Callable[[NDArray[np.float64]], ArrayLike]
 
@@ -65,7 +66,8 @@ class MasterScale:
                 f"{self.pd_floor}, {self.pd_top}, {self.default_pd}"
             )
         if self.labels and (len(self.labels) != self.n_grades or len(set(self.labels) | {self.default_label}) != self.n_grades + 1):
-            raise ContractError(f"settings section 'master_scale': labels {list(self.labels)} must be {self.n_grades} distinct names other than '{self.default_label}'")
+            raise ContractError(f"settings section 'master_scale': labels {list(self.labels)} must be {self.n_grades} "
+                                f"distinct names other than '{self.default_label}'")
 
     @property
     def grade_labels(self) -> tuple[str, ...]:
@@ -156,8 +158,6 @@ def deterministic_lgd_fn(
     compensation_share: ArrayLike = 0.0,
 ) -> LgdAtAmount:
     """``amount → LGD`` for a known sale (closed form through ``models.lgd``), EAD = amount."""
-    from models.lgd import loss_given_default
-
     return lambda amount: loss_given_default(amount, sale_proceeds, years_to_recovery, discount_rate, guarantee_share, insurance_share, compensation_share)
 
 
@@ -253,7 +253,9 @@ class PricingConfig:
     rate_cap: float = 0.24
 
     def __post_init__(self) -> None:
-        if min(self.funding_cost, self.operating_cost, self.cost_of_capital, self.capital_multiplier, self.pd_floor, self.pd_horizon_months, self.sme_turnover_adjustment) < 0 or not 0.5 < self.confidence < 1 or self.sme_turnover_adjustment > 0.04:
+        nonneg = (self.funding_cost, self.operating_cost, self.cost_of_capital, self.capital_multiplier, self.pd_floor,
+                  self.pd_horizon_months, self.sme_turnover_adjustment)
+        if min(nonneg) < 0 or not 0.5 < self.confidence < 1 or self.sme_turnover_adjustment > 0.04:
             raise ContractError(f"settings section 'pricing': negative value, confidence outside (0.5, 1) or sme_turnover_adjustment > 0.04 in {self}")
 
 
@@ -265,7 +267,8 @@ def annual_pd(pd: ArrayLike, horizon_months: ArrayLike) -> NDArray[np.float64]:
         return -np.expm1(np.log1p(-np.minimum(p, 1.0)) * 12.0 / h)
 
 
-def irb_capital(pd: ArrayLike, lgd: ArrayLike, maturity_years: ArrayLike, pd_floor: float = 0.0003, confidence: float = 0.999, correlation_adjustment: float = 0.0) -> NDArray[np.float64]:
+def irb_capital(pd: ArrayLike, lgd: ArrayLike, maturity_years: ArrayLike, pd_floor: float = 0.0003, confidence: float = 0.999,
+                correlation_adjustment: float = 0.0) -> NDArray[np.float64]:
     """Basel IRB corporate capital requirement K per unit of exposure (Vasicek one-factor model).
 
     ``R = 0.12·w + 0.24·(1−w) − adj`` with ``w = (1−e^{−50·PD})/(1−e^{−50})``; ``b = (0.11852 −
@@ -335,7 +338,8 @@ class DecisionConfig:
 
     def __post_init__(self) -> None:
         if not (0 < self.refer_pd <= self.decline_pd <= 1 and 0 < self.refer_el_rate <= self.decline_el_rate <= 1 and self.ltv_decline_tolerance >= 0):
-            raise ContractError(f"settings section 'decision': need 0 < refer_pd <= decline_pd <= 1, 0 < refer_el_rate <= decline_el_rate <= 1, ltv_decline_tolerance >= 0; got {self}")
+            raise ContractError("settings section 'decision': need 0 < refer_pd <= decline_pd <= 1, "
+                                f"0 < refer_el_rate <= decline_el_rate <= 1, ltv_decline_tolerance >= 0; got {self}")
 
 
 class Recommendation(NamedTuple):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.model_selection import StratifiedKFold
 
 from data_contracts.errors import ModelError
 
@@ -234,8 +235,6 @@ def cross_validated_auc(
 
     The model needs ``fit(X, y)`` and either ``predict_pd(X)`` or ``predict_proba(X)[:, 1]``.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     yy = _flags(y)
     per_fold: list[float] = []
     for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(yy.size), yy):

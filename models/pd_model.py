@@ -157,7 +157,7 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         y: Any,
         X_valid: pd.DataFrame | None = None,
         y_valid: Any | None = None,
-    ) -> "PDModel":
+    ) -> PDModel:
         """Learn from ``X`` (n, p) numeric frame and ``y`` (n,) 0/1 default flags.
 
         ``X_valid``/``y_valid`` (optional, together): rows for early stopping and calibration.

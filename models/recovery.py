@@ -25,11 +25,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from lightgbm import LGBMClassifier, LGBMRegressor
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, logit
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from data_contracts.errors import ContractError, ModelError
 from models.lgd import discount_factor, loss_given_default
@@ -93,33 +100,16 @@ def _lgbm_params(c: RecoveryConfig) -> dict:
 
 
 def _regressor(kind: str, c: RecoveryConfig):
-    from sklearn.dummy import DummyRegressor
-
     if kind == "mean":
         return DummyRegressor(strategy="mean")
     if kind == "linear":
-        from sklearn.impute import SimpleImputer
-        from sklearn.linear_model import Ridge
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), Ridge(alpha=1.0))
-    from lightgbm import LGBMRegressor
-
     return LGBMRegressor(**_lgbm_params(c))
 
 
 def _classifier(kind: str, c: RecoveryConfig, minority: int):
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     folds = min(c.cv_folds, minority)
     if kind == "lightgbm" and folds >= 2:
-        from lightgbm import LGBMClassifier
-        from sklearn.calibration import CalibratedClassifierCV
-
         return CalibratedClassifierCV(LGBMClassifier(**_lgbm_params(c)), method="sigmoid", cv=folds, ensemble=False)
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
@@ -184,7 +174,7 @@ class RecoveryModel(BaseEstimator):
             raise ModelError("recovery model: not fitted; call fit() on defaulted loans first")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame, sold: ArrayLike, price_fraction: ArrayLike, years_to_recovery: ArrayLike) -> "RecoveryModel":
+    def fit(self, X: pd.DataFrame, sold: ArrayLike, price_fraction: ArrayLike, years_to_recovery: ArrayLike) -> RecoveryModel:
         """Fit on defaulted loans only.
 
         ``X``: (n, p) float64 features; ``sold``: (n,) bool, the pledged patents were sold;
@@ -200,10 +190,12 @@ class RecoveryModel(BaseEstimator):
         if not (len(s) == len(f) == len(t) == n):
             raise ModelError(f"recovery model: lengths differ (features {n}, sold {len(s)}, price_fraction {len(f)}, years_to_recovery {len(t)})")
         if n < c.min_defaults:
-            raise ModelError(f"recovery model: only {n} defaulted loan(s) to learn disposal from; need at least {c.min_defaults} (settings recovery.min_defaults)")
+            raise ModelError(f"recovery model: only {n} defaulted loan(s) to learn disposal from; "
+                             f"need at least {c.min_defaults} (settings recovery.min_defaults)")
         n_sold = int(s.sum())
         if n_sold < c.min_sold:
-            raise ModelError(f"recovery model: only {n_sold} of {n} defaulted loans had their patents sold; need at least {c.min_sold} sales (settings recovery.min_sold)")
+            raise ModelError(f"recovery model: only {n_sold} of {n} defaulted loans had their patents sold; "
+                             f"need at least {c.min_sold} sales (settings recovery.min_sold)")
         bad_f = s & ~(np.isfinite(f) & (f >= 0))
         if bad_f.any():
             raise ModelError(f"recovery model: price_fraction must be a finite number >= 0 where sold; {int(bad_f.sum())} bad, e.g. {f[bad_f][:5].tolist()}")

@@ -80,7 +80,7 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         self.config = config
         self.monotone_constraints = monotone_constraints
 
-    def fit(self, X: pd.DataFrame, y: Any) -> "Scorecard":
+    def fit(self, X: pd.DataFrame, y: Any) -> Scorecard:
         """Learn from ``X`` (n, p) numeric frame and ``y`` (n,) 0/1 default flags."""
         from optbinning import BinningProcess
 

@@ -20,8 +20,12 @@ import pandas as pd
 from scipy.special import expit
 
 from data_contracts.application import application_tables, record_frame
+from data_contracts.contract import load_contract
 from data_contracts.errors import ModelError
 from data_contracts.jsonable import jsonable
+from features import feature_specs
+from features.collateral_pool import pool_features
+from features.patent_indicators import indicator_columns
 from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_by_loan, patent_value_scores
 from models.decision import (
     DecisionConfig,
@@ -91,8 +95,6 @@ class ScoringBundle:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from features import feature_specs
-
         self.specs_ = {s.name: s for s in feature_specs()}
         self.descriptions_ = {k: s.description for k, s in self.specs_.items()}
         names = list(self.feature_builder.feature_names_)
@@ -246,7 +248,7 @@ class ScoringBundle:
         cfs = self.counterfactuals(tables, ev) if counterfactual else [None] * len(frame)
         liq = _liquidation_factor(ev.components, self.policy.discount_rate)
         sc = self._scorecard_rows(ev.X) if self.scorecard is not None else None
-        by_loan = {lid: g for lid, g in coll.groupby("loan_id", sort=False)}
+        by_loan = dict(iter(coll.groupby("loan_id", sort=False)))
         empty = coll.iloc[0:0]
         out = []
         for i, row in enumerate(frame.to_dict(orient="records")):
@@ -277,17 +279,12 @@ class ScoringBundle:
 
     def value_collateral(self, patents: pd.DataFrame, as_of: Any, sector: str | None = None) -> dict[str, Any]:
         """Patents alone (one pledge): per-patent scores, expected liquidation value, the LTV cap."""
-        from features.collateral_pool import pool_features
-        from features.patent_indicators import indicator_columns
-
         ind = pd.DataFrame(indicator_columns(patents, np.datetime64(pd.Timestamp(as_of), "ns"), self.feature_builder.cohorts_))
         ind.index = patents["patent_id"].to_numpy()
         scores = patent_value_scores(ind, self.policy.collateral)
         pool = pool_features({k: ind[k].to_numpy(float) for k in ind.columns}, np.zeros(len(ind), dtype=np.int64), 1)
         R = pd.DataFrame({c: pool.get(c, np.array([np.nan])) for c in list(self.recovery_model.feature_names_in_)})
         if "sector_code" in R and sector is not None:
-            from data_contracts import load_contract
-
             allowed = list(load_contract("firms").column("sector").allowed or ())
             R["sector_code"] = float(allowed.index(sector)) if sector in allowed else np.nan
         comps = self.recovery_model.predict_components(R.astype("float64"))
@@ -310,7 +307,8 @@ class ScoringBundle:
 
 def _liquidation_factor(comps: pd.DataFrame, discount_rate: float) -> np.ndarray:
     """Expected present value of the sale as a fraction of appraised value: P(sell)·E[price]·DF(E[years])."""
-    return comps["p_sell"].to_numpy(float) * comps["expected_price_fraction"].to_numpy(float) * discount_factor(comps["expected_years"].to_numpy(float), discount_rate)
+    price = comps["p_sell"].to_numpy(float) * comps["expected_price_fraction"].to_numpy(float)
+    return price * discount_factor(comps["expected_years"].to_numpy(float), discount_rate)
 
 
 # -- JSON applications in, JSON decisions out (the service, batch scoring of JSON, audit replay) ----

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from data_contracts.errors import ContractError
+from pipelines.settings import load_section, raw_section, recovery_discount_rate
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,6 @@ class DemoBookConfig:
 def load_demo_book_config() -> DemoBookConfig:
     """The config from section ``demo_book`` of the settings file; ``discount_rate`` comes from
     ``recovery_arithmetic.discount_rate`` unless the section sets it (one rate for both sides)."""
-    import dataclasses
-
-    from pipelines.settings import load_section, raw_section, recovery_discount_rate
-
     cfg = load_section("demo_book", DemoBookConfig)
     if "discount_rate" not in raw_section("demo_book"):
         cfg = dataclasses.replace(cfg, discount_rate=recovery_discount_rate())

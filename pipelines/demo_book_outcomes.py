@@ -106,7 +106,8 @@ def balance_years(
         sel = year_idx == y
         cy, zy = c[sel], zmat[sector_idx[sel], y]
         target = special.ndtr(cy).mean()
-        shift = optimize.brentq(lambda d: conditional_pd(cy, zy + d, rho).mean() - target, -5.0, 5.0, xtol=1e-12)
+        shift = optimize.brentq(lambda d, cy=cy, zy=zy, target=target: conditional_pd(cy, zy + d, rho).mean() - target,
+                                -5.0, 5.0, xtol=1e-12)
         out[:, y] += shift
     return out
 

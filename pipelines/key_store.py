@@ -14,7 +14,7 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from data_contracts.errors import InputError
@@ -69,7 +69,7 @@ def create_key(path: Path, role: str, name: str | None = None) -> str:
     salt = secrets.token_hex(16)
     keys.append({
         "key_id": key_id, "name": name or f"{role}-{key_id}", "role": role, "salt": salt,
-        "sha256": _digest(salt, secret), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sha256": _digest(salt, secret), "created": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     _write(path, keys)
     return f"{PREFIX}_{key_id}_{secret}"

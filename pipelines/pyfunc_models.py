@@ -15,6 +15,8 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
+from data_contracts.errors import ModelError
+
 
 class PDPyfunc(mlflow.pyfunc.PythonModel):
     """PD model: features (n, k) float64 → `probability_of_default` (n,)."""
@@ -64,7 +66,5 @@ def _as_frame(model_input: Any, columns: list[str]) -> pd.DataFrame:
     X = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
     missing = [c for c in columns if c not in X.columns]
     if missing:
-        from data_contracts.errors import ModelError
-
         raise ModelError(f"model input: missing feature column(s) {missing[:10]}")
     return X[list(columns)].astype("float64")

@@ -18,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from data_contracts.jsonable import jsonable
-
-import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -38,8 +38,6 @@ def _png(fig) -> bytes:
 
 def roc_plot(y: np.ndarray, scores: Mapping[str, np.ndarray], oracle: np.ndarray | None = None) -> bytes:
     """ROC curves of each named score (higher = riskier) on the same rows; the oracle dashed."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     series = dict(scores)
     if oracle is not None:

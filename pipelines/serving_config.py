@@ -61,7 +61,7 @@ class ServingConfig:
     def keys_path(self) -> Path:
         return Path(self.keys_file) if self.keys_file else state_dir() / "api_keys.json"
 
-    def resolved(self) -> "ServingConfig":
+    def resolved(self) -> ServingConfig:
         """The same settings with the empty paths filled in (`<home>/.iprisk/…`), so the config
         means the same thing in another process with another working directory."""
         return ServingConfig(**{**asdict(self), "audit_url": self.audit_target, "keys_file": str(self.keys_path)})
@@ -70,7 +70,7 @@ class ServingConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "ServingConfig":
+    def from_json(cls, text: str) -> ServingConfig:
         data: dict[str, Any] = json.loads(text)
         return cls(**data)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,11 +43,19 @@ class SettingsError(ContractError):
     """The settings file or an `IPRISK__…` override is malformed: unknown section or key, wrong type."""
 
 
-@lru_cache(maxsize=8)
 def _read(path: str) -> dict[str, Any]:
+    """The settings file's sections, checked; re-read when the file changes (size or mtime)."""
     p = Path(path)
-    if not p.is_file():
-        raise SettingsError(f"settings file not found: {p}")
+    try:
+        st = p.stat()
+    except OSError:
+        raise SettingsError(f"settings file not found: {p}") from None
+    return _parse(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parse(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
@@ -124,7 +132,7 @@ def load_section(section: str, cls: type[T]) -> T:
         raise SettingsError(f"settings section '{section}': {e}") from e
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(cls: type) -> TypeAdapter:
     return TypeAdapter(cls)
 

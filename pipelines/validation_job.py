@@ -15,13 +15,15 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from data_contracts import CONTRACTS_DIR, CORE_TABLES, Contract, InputError, Violation, load_contract
+from data_contracts.gx_suite import GxRunner
 from data_contracts.validate import raise_on
 from pipelines.readers import BOOK_TABLES, read_book_raw, read_raw
 
@@ -117,8 +119,6 @@ def _run(
     frames: Mapping[str, pd.DataFrame], contracts: Mapping[str, Contract], report_dir: Path, source: str,
     *, docs: bool = True,
 ) -> ValidationReport:
-    from data_contracts.gx_suite import GxRunner  # heavy import: only when validating
-
     t0 = time.perf_counter()
     report_dir.mkdir(parents=True, exist_ok=True)
     runner = GxRunner(report_dir if docs else None)

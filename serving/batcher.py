@@ -8,7 +8,8 @@ function runs in a worker thread so the event loop keeps parsing requests meanwh
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 class AdaptiveBatcher:

@@ -60,7 +60,7 @@ class Runtime:
         self.pd_batcher = AdaptiveBatcher(self._pd_many, max_size=cfg.pd_batch_max_size)
 
     @classmethod
-    def open(cls, cfg: ServingConfig, open_bundle: BundleLoader = open_bundle) -> "Runtime":
+    def open(cls, cfg: ServingConfig, open_bundle: BundleLoader = open_bundle) -> Runtime:
         return cls(cfg, open_bundle(cfg), AuditLog(cfg.audit_target), open_bundle)
 
     # -- models ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ order, share sums, references) is then checked by the contracts' fast validator
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -42,7 +42,7 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def record_model(table: str, omit: tuple[str, ...] = (), optional: tuple[str, ...] = (),
                  name: str | None = None) -> type[BaseModel]:
     """A pydantic model for one row of `table`'s contract, leaving out `omit` and making `optional` optional."""

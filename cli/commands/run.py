@@ -34,8 +34,8 @@ def _book_is_current(out: Path, firms: int, seed: int) -> bool:
 
 def _dev_keys(home: Path) -> dict[str, str]:
     """Create one development key per role (once) in the untracked `.iprisk/` folder; return them."""
-    from pipelines.serving_config import load_config
     from pipelines.key_store import create_key
+    from pipelines.serving_config import load_config
 
     plain = home / ".iprisk" / "dev-keys.json"
     if plain.exists():
@@ -76,7 +76,8 @@ def run(
         with Progress(console=console, transient=True) as prog:
             task = prog.add_task("generating the demo book", total=1.0)
             cfg = load_demo_book_config()
-            tables = generate_book(firms, seed, config=cfg, progress=lambda stage, done, total: prog.update(task, description=f"demo book: {stage}", completed=done, total=total))
+            tables = generate_book(firms, seed, config=cfg, progress=lambda stage, done, total: prog.update(
+                task, description=f"demo book: {stage}", completed=done, total=total))
         write_book(tables, out, seed=seed, n_firms=firms, config=cfg)
         console.print(f"demo book: {out} ({time.perf_counter() - t0:.1f} s)")
 
@@ -119,7 +120,8 @@ def run(
     for role, k in keys.items():
         console.print(f"  {role:15s} {k}")
     mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-    console.print(f"\nweb page:  http://127.0.0.1:{port}/ui\nAPI docs:  http://127.0.0.1:{port}/ (OpenAPI: http://127.0.0.1:{port}/v1/openapi.json)\nMLflow UI: {mlflow_url}"
+    console.print(f"\nweb page:  http://127.0.0.1:{port}/ui\nAPI docs:  http://127.0.0.1:{port}/ "
+                  f"(OpenAPI: http://127.0.0.1:{port}/v1/openapi.json)\nMLflow UI: {mlflow_url}"
                   f"   (or: mlflow ui --backend-store-uri {tracking.tracking_uri()})")
     if not serve:
         return

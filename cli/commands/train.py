@@ -46,11 +46,13 @@ def print_gate(decisions: list[dict], out: Console | None = None) -> None:
 
 @app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="Loan-book folder (firms/patents/loans/pledges/outcomes .parquet), or a firm-level table of your own (.arff/.csv/.parquet) with --contract."),
+    data: Path = typer.Option(..., "--data", help="Loan-book folder (firms/patents/loans/pledges/outcomes .parquet), "
+                                                     "or a firm-level table of your own (.arff/.csv/.parquet) with --contract."),
     contract: Optional[Path] = typer.Option(None, "--contract", help="Contract YAML describing your own table (bring-your-own-data)."),
     target: Optional[str] = typer.Option(None, "--target", help="Target column of your own table (default: the contract's target)."),
     cv: Optional[int] = typer.Option(None, "--cv", min=2, max=20, help="Also report K-fold cross-validated AUC (own table)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the validation report (default: a temporary folder; it is logged to MLflow either way)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the validation report (default: a temporary folder; "
+                                                               "it is logged to MLflow either way)."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Log the run but register nothing and run no gate."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
@@ -134,10 +136,14 @@ def evaluate(
     t = Table(title="Models in the registry")
     for c in ("model", "alias", "version", "auc", "jeffreys pass", "lgd mae", "gate"):
         t.add_column(c)
+    def pick(r: dict, suffix: str) -> str:
+        scorecard = r["model"].startswith("iprisk-scorecard")
+        return next((f"{v:.4f}" for k, v in r["metrics"].items()
+                     if (k.endswith(suffix) and not k.startswith("scorecard.")) or (scorecard and k == f"scorecard.{suffix}")), "–")
+
     for r in rows:
-        m = r["metrics"]
-        pick = lambda suffix: next((f"{v:.4f}" for k, v in m.items() if k.endswith(suffix) and not k.startswith("scorecard.") or (r["model"].startswith("iprisk-scorecard") and k == f"scorecard.{suffix}")), "–")  # noqa: E731
-        t.add_row(r["model"], r["alias"], r["version"], pick("auc"), pick("jeffreys_pass_share"), pick("lgd_mae"), r["gate"].get("decision", "–"))
+        t.add_row(r["model"], r["alias"], r["version"], pick(r, "auc"), pick(r, "jeffreys_pass_share"), pick(r, "lgd_mae"),
+                  r["gate"].get("decision", "–"))
     Console(highlight=False).print(t)
 
 

@@ -8,14 +8,14 @@ both the CLI (``--json``) and the service return.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from data_contracts.jsonable import jsonable
-
 from data_contracts.errors import PortfolioError
+from data_contracts.jsonable import jsonable
 from models.portfolio.correlation import CorrelationStructure
 from models.portfolio.distribution import LossDistribution
 from models.portfolio.finite_pool import ExactConfig, exact_loss

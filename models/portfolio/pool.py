@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from data_contracts import load_contract
 from data_contracts.errors import PortfolioError
+from data_contracts.validate import check_frame, raise_on
 
 UNASSIGNED_SECTOR = "unassigned"
 """Sector name given to loans whose ``sector`` is missing."""
@@ -75,7 +76,7 @@ class Pool:
         names, codes = np.unique(self.sector.astype(str), return_inverse=True)
         return tuple(names.tolist()), codes.astype(np.int64)
 
-    def replace(self, **changes) -> "Pool":
+    def replace(self, **changes) -> Pool:
         """A copy with some arrays replaced (stress scenarios)."""
         vals = {k: getattr(self, k) for k in ("exposure_at_default", "probability_of_default", "loss_given_default",
                                                 "lgd_volatility", "sector", "loan_id", "currency")}
@@ -135,8 +136,6 @@ def _check_ranges(ead, pd_, lgd, vol) -> None:
 
 def validate_pool_frame(df: pd.DataFrame) -> None:
     """Check ``df`` against the pool contract (raises :class:`ContractViolation`)."""
-    from data_contracts.validate import check_frame, raise_on
-
     raise_on(check_frame(df, load_contract("pool")))
 
 

@@ -10,10 +10,9 @@ target takes what is left down to 0. Monte Carlo targets are met by the point es
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
-
-import numpy as np
+from typing import Literal
 
 from data_contracts.errors import PortfolioError
 from models.portfolio.distribution import LossDistribution

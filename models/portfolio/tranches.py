@@ -11,8 +11,8 @@ must default (at the pool's loss-weighted LGD) before the tranche's loss eats it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -4,9 +4,8 @@ allowed, bad date orders, share sums above 1, claims out of order)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings

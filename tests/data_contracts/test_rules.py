@@ -3,7 +3,6 @@ counts and row ids; a clean book passes both."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -44,7 +44,7 @@ class Server:
         self.log = folder / "server.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 150) -> "Server":
+    def start(self, timeout: float = 150) -> Server:
         self.proc = subprocess.Popen([IPRISK, "serve", "--port", str(self.port)], env=self.env,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

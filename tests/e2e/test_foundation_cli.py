@@ -35,7 +35,8 @@ def test_demo_data_then_validate_then_broken_date_order(tmp_path):
     book = tmp_path / "book"
     r = iprisk("demo-data", "--firms", "600", "--seed", "7", "--out", str(book))
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in book.glob("*.parquet")} >= {"firms.parquet", "patents.parquet", "loans.parquet", "pledges.parquet", "outcomes.parquet", "ground_truth.parquet"}
+    tables = ("firms", "patents", "loans", "pledges", "outcomes", "ground_truth")
+    assert {p.name for p in book.glob("*.parquet")} >= {f"{t}.parquet" for t in tables}
     r = iprisk("validate", str(book))
     assert r.returncode == 0, r.stdout + r.stderr
     assert (book / "validation" / "summary.json").exists()

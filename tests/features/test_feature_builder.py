@@ -7,9 +7,9 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from feature_book import make_tables, single_request
 
 from data_contracts import InputError, ModelError, load_contract
-from feature_book import make_tables, single_request
 from features import FeatureBuilder, FeatureConfig, feature_specs, monotone_constraints, pledged_patent_indicators
 
 

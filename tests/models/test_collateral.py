@@ -140,7 +140,8 @@ def test_ltv_caps_by_type_and_score():
     cfg = CollateralScoreConfig()
     types = ["invention", "utility_model", "design", "trademark", "copyright", "something"]
     top = patent_ltv_caps(types, [100] * 6, cfg)
-    np.testing.assert_allclose(top, [cfg.ltv_invention, cfg.ltv_utility_model, cfg.ltv_design, min(cfg.ltv_trademark, cfg.ltv_ceiling), cfg.ltv_copyright, cfg.ltv_other])
+    np.testing.assert_allclose(top, [cfg.ltv_invention, cfg.ltv_utility_model, cfg.ltv_design, min(cfg.ltv_trademark, cfg.ltv_ceiling),
+                                     cfg.ltv_copyright, cfg.ltv_other])
     assert (top <= cfg.ltv_ceiling).all()
     scores = np.linspace(0, 100, 11)
     caps = patent_ltv_caps(["invention"] * 11, scores, cfg)

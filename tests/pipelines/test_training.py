@@ -118,10 +118,10 @@ def test_one_class_target_is_a_clear_error_and_no_orphan(trained, tmp_path):
 
 
 def test_unreachable_registry_is_a_clear_error(tmp_path, monkeypatch, small_book):
+    import mlflow
+
     from data_contracts.errors import RegistryError
     from pipelines.training import train_book
-
-    import mlflow
 
     good = mlflow.get_tracking_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9/")

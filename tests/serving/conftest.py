@@ -1,11 +1,15 @@
-from __future__ import annotations
 """A test double of `models.scoring.ScoringBundle` for the service's unit tests (the e2e tests use
 the real bundle trained into a temporary registry). Same methods, simple transparent arithmetic:
 PD rises with leverage and overdue events, so directional checks mean something."""
 
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
 class FakeBundle:
@@ -56,13 +60,6 @@ class FakeBundle:
         return {"as_of": pd.Timestamp(as_of).date().isoformat(), "patents": [
             {"patent_id": p, "value_score": 0.5, "expected_liquidation_value": 0.3 * x}
             for p, x in zip(patents["patent_id"], v)], "expected_liquidation_value": float(0.3 * v.sum()), "ltv_cap": 0.25}
-
-import json
-from pathlib import Path
-
-import pytest
-
-
 
 EXAMPLE = Path(__file__).parents[2] / "serving" / "static" / "example_application.json"
 

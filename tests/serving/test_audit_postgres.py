@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -68,5 +67,5 @@ def test_decisions_are_appended_read_back_and_never_changed(pg_url):
             conn.execute("DELETE FROM decisions WHERE request_id = 'req-1'")
     log.close()
     assert AuditLog(pg_url).get("req-1") is not None  # durable across connections
-    with pytest.raises(Exception):
+    with pytest.raises(psycopg.errors.UniqueViolation):
         AuditLog(pg_url).append("req-1", "/v1/loans/score", "x", "credit_officer", {}, {}, {})  # ids are unique

@@ -88,9 +88,9 @@ def test_request_tables_equal_what_coerce_frame_gives(example_app):
 
     import pandas as pd
 
+    from data_contracts import application as checks
     from data_contracts import load_contract
     from data_contracts.frames import coerce_frame
-    from data_contracts import application as checks
 
     other = copy.deepcopy(example_app)
     other["firm"]["interest_coverage"] = None

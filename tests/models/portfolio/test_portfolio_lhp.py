@@ -1,6 +1,5 @@
 """Large homogeneous pool: closed forms against Basel IRB, numerical integration and scipy."""
 
-import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.stats import multivariate_normal

@@ -6,7 +6,6 @@ import pytest
 
 from data_contracts.errors import PortfolioError
 from models.portfolio import CorrelationStructure, MonteCarloConfig, TrancheRequest, loss_distribution
-from models.portfolio.finite_pool import exact_loss
 from models.portfolio.monte_carlo import probit_lgd_params, simulate_losses
 from models.portfolio.tranches import expected_loss, probability_of_loss
 from models.portfolio.waterfall import Enhancement

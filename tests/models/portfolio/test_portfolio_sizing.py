@@ -7,8 +7,15 @@ import pytest
 
 from data_contracts.errors import PortfolioError
 from models.portfolio import (
-    Enhancement, InvestorClass, StressScenario, TrancheRequest, evaluate_pool, loss_distribution, pool_from_arrays,
-    size_tranches, tranches_from_points,
+    Enhancement,
+    InvestorClass,
+    StressScenario,
+    TrancheRequest,
+    evaluate_pool,
+    loss_distribution,
+    pool_from_arrays,
+    size_tranches,
+    tranches_from_points,
 )
 from models.portfolio.distribution import DiscreteLoss
 from models.portfolio.lhp import VasicekLoss
