@@ -24,8 +24,9 @@ force up to ``tau_years`` (−∫₀^τ S(t) dt), which orders patents whatever 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ class PatentSurvivalModel:
         kinds = ("gbm", "rsf") if c.kind == "ensemble" else (c.kind,)
         return {k: make[k]() for k in kinds}
 
-    def fit(self, X: pd.DataFrame, time: ArrayLike, event: ArrayLike) -> "PatentSurvivalModel":
+    def fit(self, X: pd.DataFrame, time: ArrayLike, event: ArrayLike) -> PatentSurvivalModel:
         if not isinstance(X, pd.DataFrame):
             raise ModelError("patent survival: X must be a DataFrame of indicators")
         t = np.asarray(time, dtype=float)
@@ -161,7 +162,7 @@ class PatentSurvivalModel:
                 tt = np.minimum(np.ceil(t / c.grid_step_years - 1e-9) * c.grid_step_years, c.max_years)
             est.fit(Z, _structured(tt, e))
             self.estimators_[kind] = est
-        self.n_ = int(len(t))
+        self.n_ = len(t)
         self.events_ = int(e.sum())
         self.max_time_ = float(t.max())
         return self
@@ -197,7 +198,7 @@ class PatentSurvivalModel:
         el = np.broadcast_to(np.asarray(elapsed_years, dtype=float), (S.shape[0],))
         if (el < 0).any() or not np.all(np.isfinite(el)):
             raise ModelError("patent survival: elapsed_years must be finite and >= 0")
-        idx = lambda years: np.clip(np.searchsorted(self.grid_, years + 1e-9, side="right") - 1, 0, len(self.grid_) - 1)  # noqa: E731
+        idx = lambda years: np.clip(np.searchsorted(self.grid_, years + 1e-9, side="right") - 1, 0, len(self.grid_) - 1)
         rows = np.arange(S.shape[0])[:, None]
         base = S[np.arange(S.shape[0]), idx(el)][:, None]
         later = S[rows, idx(el[:, None] + h[None, :])]

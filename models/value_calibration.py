@@ -25,7 +25,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 
 from data_contracts import ModelError
-from models.collateral import CollateralScoreConfig, expert_subscore_weights, subscore_frame
+from models.collateral import (
+    CollateralScoreConfig,
+    expert_subscore_weights,
+    subscore_frame,
+)
 from models.survival import harrell_c
 
 
@@ -140,7 +144,7 @@ def fit_calibrated_weights(indicators: pd.DataFrame, time: ArrayLike, event: Arr
     w = w / w.sum()
     return CalibratedValueWeights(
         weights=tuple((n, float(x)) for n, x in zip(names, w)), missing_subscore=c.missing_subscore,
-        invalid_value_cap=c.invalid_value_cap, ridge=ridge, source=source, n=int(len(t)), events=int(e.sum()),
+        invalid_value_cap=c.invalid_value_cap, ridge=ridge, source=source, n=len(t), events=int(e.sum()),
         fitted_subscores=tuple(names),
     )
 

@@ -260,8 +260,7 @@ def read_published(path: str | Path, fmt: SourceFormat) -> PublishedTable:
         raw = p.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {p}: {e}") from e
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     text, report = decode_lines(raw, fmt.encoding, fmt.fallback_encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter)
     try:

@@ -213,12 +213,21 @@ def rows_per_status(table: pd.DataFrame) -> dict[str, int]:
     rejected, withdrawn, pending."""
     granted = table["grant_date"].notna()
     lapsed = granted & table["termination_date"].notna()
-    return {"applications": int(len(table)), "granted": int(granted.sum()), "granted_then_lapsed": int(lapsed.sum()),
+    return {"applications": len(table), "granted": int(granted.sum()), "granted_then_lapsed": int(lapsed.sum()),
             "waived_at_grant": int(table["waiver_date"].notna().sum()),
             "rejected": int(table["rejection_date"].notna().sum()),
             "withdrawn": int(table["withdrawal_date"].notna().sum()),
             "pending_at_snapshot": int((table["last_event"] == 0).sum())}
 
 
-__all__ = ["CnipaReadConfig", "CnipaRead", "read_cnipa", "cnipa_events", "reject_rows", "rejects_file_frame", "rows_per_status",
-           "LEGAL_STATUS_EVENTS", "REJECT_COLUMNS"]
+__all__ = [
+    "LEGAL_STATUS_EVENTS",
+    "REJECT_COLUMNS",
+    "CnipaRead",
+    "CnipaReadConfig",
+    "cnipa_events",
+    "read_cnipa",
+    "reject_rows",
+    "rejects_file_frame",
+    "rows_per_status",
+]

@@ -20,10 +20,11 @@ from __future__ import annotations
 import io
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
@@ -82,7 +83,7 @@ class _SafeParser(DET.DefusedXMLParser):
         self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
 
     @staticmethod
-    def _refuse_external_dtd(name, sysid, pubid, has_internal_subset):  # noqa: ARG004
+    def _refuse_external_dtd(name, sysid, pubid, has_internal_subset):
         if sysid or pubid:
             raise defusedxml.DTDForbidden(name, sysid, pubid)
 

@@ -13,10 +13,15 @@ import pytest
 from data_contracts import InputError, load_contract
 from data_contracts.frames import coerce_frame
 from models.collateral import SCORED_COLUMNS, patent_value_scores
-from models.patent_lapse import INDICATOR_NAMES, grant_indicators, lapse_sample, value_indicators
+from models.patent_lapse import (
+    INDICATOR_NAMES,
+    grant_indicators,
+    lapse_sample,
+    value_indicators,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipelines"))
-from register_files import GRANTED, WITHDRAWN  # noqa: E402
+from register_files import GRANTED, WITHDRAWN
 
 
 def table(*rows: dict[str, str]) -> pd.DataFrame:

@@ -46,7 +46,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     X, t, e, _ = data
-    small = dict(rsf_trees=40)  # the default boosting (250 trees): fewer under-fit and compress the bands
+    small = {"rsf_trees": 40}  # the default boosting (250 trees): fewer under-fit and compress the bands
     return {k: PatentSurvivalModel(SurvivalConfig(kind=k, **small)).fit(X, t, e) for k in ("cox", "gbm", "rsf", "ensemble")}
 
 

@@ -93,7 +93,7 @@ def assignments_xml(records: list[str], doctype: str = DTD, prolog_extra: str = 
 
 
 def billion_laughs(levels: int = 10) -> str:
-    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, levels)]
+    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels)]
     doctype = "<!DOCTYPE us-patent-assignments [\n" + "\n".join(ents) + "\n]>"
     rec = assignment(1, 1, f"&lol{levels - 1};", [("US", "14678893", "X0")])
     return assignments_xml([rec], doctype)
@@ -119,10 +119,9 @@ def zipped(path: Path, xml: str | bytes, member: str = "ad20160101.xml") -> Path
 def zip_bomb(path: Path, megabytes: int = 50) -> Path:
     """A zip whose one member is ``megabytes`` of zeros (ratio about 1000:1)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("ad20160101.xml", "w") as fh:
-            chunk = b"\0" * (1 << 20)
-            for _ in range(megabytes):
-                fh.write(chunk)
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf, zf.open("ad20160101.xml", "w") as fh:
+        chunk = b"\0" * (1 << 20)
+        for _ in range(megabytes):
+            fh.write(chunk)
     path.write_bytes(buf.getvalue())
     return path

@@ -20,7 +20,7 @@ from pipelines.registers.ingest import ingest_register
 from pipelines.registers.uspto import UnsafeXmlError, read_uspto_assignments
 
 sys.path.insert(0, str(Path(__file__).parent))
-from register_files import (  # noqa: E402
+from register_files import (
     GRANTED,
     WITHDRAWN,
     assignment,
@@ -43,10 +43,10 @@ USPTO = SHARED / "uspto_assignments" / "ad20160101.zip"
 # decoding
 # --------------------------------------------------------------------------------------------
 def test_decode_lines_utf8_gb18030_mixed_and_line_endings():
-    utf8 = "WO00/47240 英 2000.08.17\r\n".encode("utf-8")
+    utf8 = "WO00/47240 英 2000.08.17\r\n".encode()
     gb = "WO00/66227 英 2000.11.09\r\n".encode("gb18030")  # D3 A2: valid UTF-8 too (Cyrillic Ӣ)
     assert gb.decode("utf-8")  # the trap the plausibility test must catch
-    mixed = "x,".encode() + b"\x8d\xae" + "组类型\n".encode("utf-8")  # a stray legacy pair inside UTF-8
+    mixed = b"x," + b"\x8d\xae" + "组类型\n".encode()  # a stray legacy pair inside UTF-8
     text, rep = decode_lines(utf8 + gb + mixed + b"tail", "utf-8", "gb18030")
     lines = text.splitlines()
     assert lines[0] == "WO00/47240 英 2000.08.17" and lines[1] == "WO00/66227 英 2000.11.09"
