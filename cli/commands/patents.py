@@ -2,6 +2,11 @@
 
     iprisk patents ingest FILE --format cnipa|uspto-assignments --out DIR [--json]
     iprisk patents train-survival --data FILE --contract FILE [--test FILE] [--cv K] [--json]
+
+The jobs are imported inside the commands, like the other command modules: `cli.main` imports
+every command module at start, and the survival job pulls in MLflow, scikit-survival and
+matplotlib (seconds; close to a minute on a loaded machine) that `iprisk --help` and the other
+commands do not need.
 """
 
 from __future__ import annotations
@@ -13,10 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.app import app
-from pipelines.registers.events import event_types
-from pipelines.registers.ingest import FORMATS, ingest_register
-from pipelines.report import to_json
-from pipelines.survival_job import train_survival
+
+FORMATS = ("cnipa", "uspto-assignments")  # pipelines.registers.ingest.FORMATS (checked there too)
 
 patents_app = typer.Typer(help="Patent registers on real records: ingest register files, train the patent survival model.",
                           no_args_is_help=True)
@@ -34,6 +37,10 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (counts per event type) instead of tables."),
 ) -> None:
     """Read a register file safely, check it against its contracts, write validated Parquet tables."""
+    from pipelines.registers.events import event_types
+    from pipelines.registers.ingest import ingest_register
+    from pipelines.report import to_json
+
     result = ingest_register(file, fmt, out_dir)  # type: ignore[arg-type]
     doc = result.as_dict()
     if as_json:
@@ -112,6 +119,9 @@ def train_survival_cmd(
 ) -> None:
     """Fit the patent survival model (P(still in force t years later)), compare it with the value
     score on the same folds, log to MLflow, register iprisk-patent-survival and run the gate."""
+    from pipelines.report import to_json
+    from pipelines.survival_job import train_survival
+
     prog, step = _progress(as_json)
     try:
         if prog:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 import defusedxml
 import defusedxml.ElementTree as DET
@@ -79,7 +79,7 @@ class _SafeParser(DET.DefusedXMLParser):
     """defusedxml's parser, also refusing a DOCTYPE with an external identifier (SYSTEM/PUBLIC)."""
 
     def __init__(self) -> None:
-        super().__init__(target=DET._TreeBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        super().__init__(target=TreeBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True)
         self.parser.StartDoctypeDeclHandler = self._refuse_external_dtd
 
     @staticmethod
