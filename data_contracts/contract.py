@@ -42,9 +42,18 @@ class Column(_Frozen):
     pattern: str | None = None
     risk_direction: RiskDirection | None = None
     source_name: str | None = Field(default=None, description="Name in the source file, when it differs.")
+    format: str | None = Field(
+        default=None,
+        description="strftime format of a date column as written in its source file (e.g. '%Y.%m.%d'); "
+                    "a value in any other form breaks rule 'type'. Default: ISO 8601, then any form pandas parses.")
 
     @model_validator(mode="after")
     def _check(self) -> Column:
+        if self.format is not None:
+            if self.type != "date":
+                raise ValueError(f"column '{self.name}': 'format' only fits date columns")
+            if "%" not in self.format:
+                raise ValueError(f"column '{self.name}': format {self.format!r} has no strftime directive")
         if self.type == "category" and not self.allowed:
             raise ValueError(f"column '{self.name}': type category needs 'allowed'")
         if self.allowed and self.type not in ("category", "string"):
@@ -120,6 +129,23 @@ class RequiredIfRule(_Frozen):
     null_otherwise: bool = True
 
 
+class SourceFormat(_Frozen):
+    """How a source file is written, for tables read as published (e.g. a register extract).
+
+    ``encoding`` is tried first; a line that is not valid in it, or that decodes to characters a
+    register would not hold (see `pipelines.readers.decode_lines`), is decoded with
+    ``fallback_encoding`` when that reads it cleanly. ``na_values``: texts that mean "missing" in
+    every column (text columns included). ``line_terminator``: what the publisher writes; other
+    endings are accepted and counted.
+    """
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    fallback_encoding: str | None = None
+    na_values: tuple[str, ...] = ()
+    line_terminator: Literal["crlf", "lf"] = "lf"
+
+
 Rule = Annotated[
     Union[UniqueRule, ForeignKeyRule, DateOrderRule, ColumnOrderRule, SumAtMostRule, RequiredIfRule],
     Field(discriminator="kind"),
@@ -137,6 +163,7 @@ class Contract(_Frozen):
     primary_key: tuple[str, ...] = ()
     target: str | None = None
     file_format: Literal["parquet", "csv", "arff", "any"] = "any"
+    source_format: SourceFormat | None = None
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
 

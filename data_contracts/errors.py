@@ -41,8 +41,8 @@ class Violation:
     row_ids: tuple[Any, ...] = field(default_factory=tuple)
 
     def describe(self) -> str:
-        ex = ", ".join(repr(e) for e in self.examples[:5])
-        where = f" (rows {', '.join(map(str, self.row_ids[:5]))})" if self.row_ids else ""
+        ex = ", ".join(_short(repr(e), 200) for e in self.examples[:5])
+        where = f" (rows {', '.join(_short(str(r), 80) for r in self.row_ids[:5])})" if self.row_ids else ""
         return f"{self.table}.{self.column}: rule '{self.rule}' broken by {self.count} row(s){where}; e.g. {ex}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,6 +54,11 @@ class Violation:
             "examples": [_jsonable(e) for e in self.examples[:5]],
             "row_ids": [_jsonable(r) for r in self.row_ids[:5]],
         }
+
+
+def _short(text: str, limit: int) -> str:
+    """A row id or value cut to ``limit`` characters (a garbled record can hold kilobytes of text)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _jsonable(v: Any) -> Any:

@@ -6,7 +6,8 @@ are present and casts each column to its contract type:
 =========  ==========================================
 integer    pandas ``Int64`` (nullable)
 number     ``float64``
-date       ``datetime64`` (ISO 8601 first, then any format pandas can parse)
+date       ``datetime64`` (the column's ``format`` when it has one, strictly; else ISO 8601 first, then any
+           format pandas can parse)
 boolean    pandas ``boolean`` (nullable); accepts True/False, 1/0 and the words in ``TRUE_WORDS``/``FALSE_WORDS``
 string     pandas ``str``
 category   pandas ``str`` (allowed values are a validator's business, not the caster's)
@@ -115,7 +116,7 @@ def _cast_numeric(s: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(vals, index=s.index, dtype="float64"), bad
 
 
-def _cast_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _cast_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
     null = _null_mask(s)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s
@@ -125,6 +126,10 @@ def _cast_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     src = s.where(~null, None)
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         src = src.astype(object)
+    if fmt is not None:  # the source's own format, strictly: another form is a type error
+        text = src.astype("str").str.strip().where(~null, None)
+        out = pd.to_datetime(text, errors="coerce", format=fmt).astype("datetime64[us]")
+        return out, ~null & out.isna().to_numpy()
     out = pd.to_datetime(src, errors="coerce", format="ISO8601")
     retry = ~null & out.isna().to_numpy()
     if retry.any():
@@ -165,7 +170,7 @@ def cast_column(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
     if col.type in ("integer", "number"):
         return _cast_numeric(s, integer=col.type == "integer")
     if col.type == "date":
-        return _cast_date(s)
+        return _cast_date(s, col.format)
     if col.type == "boolean":
         return _cast_boolean(s)
     return _cast_string(s)

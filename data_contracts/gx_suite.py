@@ -11,8 +11,8 @@ named ``table.col`` are joined into the frame on the rule's ``join`` key as ``ta
 ``..._be_null`` with a row condition on the ``when`` column.
 
 Values that could not be cast to their type (see `data_contracts.frames`) are checked in a text
-shadow column ``<col>__raw`` (number/integer: a numeric regex; date: dateutil-parseable; boolean:
-in the accepted words), which also carries that column's ``not_null`` check.
+shadow column ``<col>__raw`` (number/integer: a numeric regex; date: dateutil-parseable, or the
+column's strftime ``format`` when it has one; boolean: in the accepted words), which also carries that column's ``not_null`` check.
 
 Every expectation carries ``meta = {"column", "rule"}`` with the fast validator's names, so its
 result maps back to the same `Violation` (table, column, rule, count, row ids). Expect ~60 ms per
@@ -97,12 +97,14 @@ class PreparedFrame:
     fk_flags: dict[str, str] = field(default_factory=dict)  # FK column → "is in parent" flag column
 
 
-def _shadow(typed: pd.Series, issue: TypeIssue, kind: str) -> pd.Series:
+def _shadow(typed: pd.Series, issue: TypeIssue, kind: str, fmt: str | None = None) -> pd.Series:
     vals: list[Any] = [None if pd.isna(v) else v for v in typed.tolist()]
     if kind == "boolean":
         text = [None if v is None else str(bool(v)).lower() for v in vals]
     elif kind == "integer":
         text = [None if v is None else str(int(v)) for v in vals]
+    elif kind == "date" and fmt:
+        text = [None if v is None else pd.Timestamp(v).strftime(fmt) for v in vals]
     elif kind == "date":
         text = [None if v is None else pd.Timestamp(v).isoformat() for v in vals]
     else:
@@ -122,7 +124,8 @@ def prepare_frame(
     cols = [c.name for c in contract.columns if c.name in typed.columns]
     frame = typed[cols].reset_index(drop=True).copy()
     for name, issue in issues.items():
-        frame[name + RAW_SUFFIX] = _shadow(frame[name], issue, contract.column(name).type)
+        col = contract.column(name)
+        frame[name + RAW_SUFFIX] = _shadow(frame[name], issue, col.type, col.format)
     prep = PreparedFrame(frame, typed, issues, missing)
     refs = _typed_tables(tables) if tables else {}
     for rule in contract.rules:
@@ -175,6 +178,9 @@ def compile_suite(
                 add(gxe.ExpectColumnValuesToMatchRegex(column=shadow, regex=NUMBER_REGEX, meta=_meta(c, "type")))
             elif col.type == "integer":
                 add(gxe.ExpectColumnValuesToMatchRegex(column=shadow, regex=INTEGER_REGEX, meta=_meta(c, "type")))
+            elif col.type == "date" and col.format:
+                add(gxe.ExpectColumnValuesToMatchStrftimeFormat(column=shadow, strftime_format=col.format,
+                                                                meta=_meta(c, "type")))
             elif col.type == "date":
                 add(gxe.ExpectColumnValuesToBeDateutilParseable(column=shadow, meta=_meta(c, "type")))
             elif col.type == "boolean":

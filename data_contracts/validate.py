@@ -309,6 +309,46 @@ def row_verdicts(df: pd.DataFrame, contract: Contract) -> np.ndarray:
     return ok
 
 
+ROW_VIOLATION_COLUMNS = ("position", "column", "rule", "value")
+
+
+def row_violations(df: pd.DataFrame, contract: Contract, *, unique: bool = True) -> pd.DataFrame:
+    """One line per (row, broken rule): ``position`` (0-based row of ``df``), ``column`` (the rule's
+    columns comma-joined), ``rule`` and ``value`` (the offending value as text: the raw value for
+    rule ``type``, ``{column: value}`` pairs for multi-column rules). For quarantining bad rows with
+    their reasons; row-level rules as in `row_verdicts`, plus ``unique`` (every row sharing a key)
+    when ``unique``. Foreign keys need other tables and are not checked. Sorted by row, then rule."""
+    typed, issues, missing = _prepare(df, contract)
+    lines: list[tuple[int, str, str, str]] = []
+    if missing:
+        lines += [(p, ",".join(missing), "missing_column", "") for p in range(len(typed))]
+    for f in _failures(typed, issues, contract, None, table_rules=False):
+        pos = np.flatnonzero(f.mask)
+        if not len(pos):
+            continue
+        raw = dict(zip(issues[f.column].positions, issues[f.column].raw_values)) if f.rule == "type" else {}
+        cols = [c for c in (f.example_columns or f.column.split(",")) if c in typed.columns]
+        for p in pos:
+            if f.rule == "type":
+                value = raw.get(int(p))
+            elif len(cols) == 1:
+                value = plain(typed[cols[0]].iloc[p])
+            else:
+                value = {c: plain(typed[c].iloc[p]) for c in cols}
+            lines.append((int(p), f.column, f.rule, "" if value is None else str(value)))
+    if unique:
+        for rule in contract.rules:
+            if isinstance(rule, UniqueRule) and set(rule.columns) <= set(typed.columns):
+                keys = typed[list(rule.columns)]
+                dup = keys.duplicated(keep=False).to_numpy() & ~keys.isna().all(axis=1).to_numpy()
+                for p in np.flatnonzero(dup):
+                    vals = [plain(keys[c].iloc[p]) for c in rule.columns]
+                    lines.append((int(p), ",".join(rule.columns), "unique", "/".join(map(str, vals))))
+    order = {r: i for i, r in enumerate(RULES)}
+    lines.sort(key=lambda x: (x[0], order.get(x[2], len(RULES)), x[1]))
+    return pd.DataFrame(lines, columns=list(ROW_VIOLATION_COLUMNS)).astype({"position": "int64"})
+
+
 def check_tables(tables: Mapping[str, pd.DataFrame]) -> list[Violation]:
     """Validate a whole loan book: each core table (and ``ground_truth`` when given) against its
     contract, with foreign keys and cross-table date orders. Missing core tables raise `InputError`."""
@@ -372,6 +412,22 @@ def _to_integer(v: Any) -> Any:
     if x is _BAD or not math.isfinite(x) or x != math.floor(x):
         return _BAD
     return x
+
+
+def _date_caster(fmt: str | None) -> Callable[[Any], Any]:
+    """`_to_date`, or for a column with a source ``format`` a strict parse of text in that format."""
+    if fmt is None:
+        return _to_date
+
+    def cast(v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return datetime.strptime(v.strip(), fmt)
+            except ValueError:
+                return _BAD
+        return _to_date(v)
+
+    return cast
 
 
 def _to_date(v: Any) -> Any:
@@ -450,7 +506,7 @@ def compile_record_checks(contract: Contract) -> _CompiledContract:
         return hit[1]
     cols = tuple(
         _ColumnCheck(
-            c.name, _CASTERS[c.type], c.nullable, c.min, c.max,
+            c.name, _date_caster(c.format) if c.type == "date" else _CASTERS[c.type], c.nullable, c.min, c.max,
             frozenset(c.allowed) if c.allowed else None, re.compile(c.pattern) if c.pattern else None,
             _TEXT_NULL_WORDS if c.type in ("string", "category") else NULL_WORDS,
         )

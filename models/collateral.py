@@ -252,6 +252,48 @@ def economic_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tupl
     ]
 
 
+LEGAL_SUBSCORES = ("remaining_life", "right_type", "invalidation", "litigation", "co_owners", "transfers",
+                   "maintenance", "claims", "independent_claims", "jurisdictions")
+TECHNICAL_SUBSCORES = ("forward_citations", "family_size", "self_citation", "scope", "age", "grant_lag",
+                       "backward_citations", "npl_citations")
+ECONOMIC_SUBSCORES = ("appraised_value", "licences", "appraisal_method", "exclusive_licence")
+"""Names of the sub-scores, in the order ``legal_subscores`` / ``technical_subscores`` /
+``economic_subscores`` return them; a sub-score is named ``<level>.<name>``, e.g. ``legal.claims``."""
+
+_LEVELS = (("legal", LEGAL_SUBSCORES, legal_subscores), ("technical", TECHNICAL_SUBSCORES, technical_subscores),
+           ("economic", ECONOMIC_SUBSCORES, economic_subscores))
+
+
+def subscore_frame(indicators: pd.DataFrame, config: CollateralScoreConfig | None = None) -> pd.DataFrame:
+    """Every sub-score by name (``legal.remaining_life``, …), in [0, 1] and oriented as documented
+    (higher = more collateral value); NaN where the indicator is missing. Before the validity gate."""
+    c = config or CollateralScoreConfig()
+    missing = [n for n in SCORED_COLUMNS if n not in indicators.columns]
+    if missing:
+        raise ModelError(f"patent indicators: missing column(s) {missing}; the collateral score needs {list(SCORED_COLUMNS)}")
+    cols: dict[str, NDArray[np.float64]] = {}
+    for level, names, fn in _LEVELS:
+        for name, (_, s) in zip(names, fn(indicators, c)):
+            cols[f"{level}.{name}"] = np.clip(np.asarray(s, float), 0.0, 1.0)
+    return pd.DataFrame(cols, index=indicators.index)
+
+
+def expert_subscore_weights(config: CollateralScoreConfig | None = None) -> dict[str, float]:
+    """Each sub-score's weight in the value score (level weight × sub-weight, both renormalised; sums
+    to 1), the weights a calibrated variant is compared with."""
+    c = config or CollateralScoreConfig()
+    level_w = {"legal": c.legal_weight, "technical": c.technical_weight, "economic": c.economic_weight}
+    total = sum(level_w.values())
+    empty = pd.DataFrame({n: [np.nan] for n in SCORED_COLUMNS})
+    out: dict[str, float] = {}
+    for level, names, fn in _LEVELS:
+        parts = fn(empty, c)
+        wsum = sum(w for w, _ in parts)
+        for name, (w, _) in zip(names, parts):
+            out[f"{level}.{name}"] = level_w[level] / total * w / wsum
+    return out
+
+
 def patent_value_scores(indicators: pd.DataFrame, config: CollateralScoreConfig | None = None) -> pd.DataFrame:
     """Per-patent ``legal_score``, ``technical_score``, ``economic_score`` and ``value_score`` (0–100).
 

@@ -1,6 +1,6 @@
 """MLflow pyfunc wrappers, so that a registered model loads as something that returns
 probabilities (not class labels, which `mlflow.lightgbm`'s pyfunc gives) and carries the fitted
-feature builder it was trained with.
+feature builder it was trained with; the patent survival wrapper returns survival probabilities.
 
 Each wrapper's `predict` takes the loan-level (or firm-level) float64 feature frame — the
 signature logged with it — and returns a DataFrame. `unwrap_python_model()` on the loaded pyfunc
@@ -68,3 +68,32 @@ def _as_frame(model_input: Any, columns: list[str]) -> pd.DataFrame:
     if missing:
         raise ModelError(f"model input: missing feature column(s) {missing[:10]}")
     return X[list(columns)].astype("float64")
+
+
+class PatentSurvivalPyfunc(mlflow.pyfunc.PythonModel):
+    """Patent survival: indicators at grant (n, k) float64 → ``survival_<h>y`` per horizon (the
+    probability the right is still in force ``h`` years later), ``restricted_mean_years`` and
+    ``risk_score``. Params: ``horizons`` (years; default the ones it was trained to report) and
+    ``elapsed_years`` (years already in force: conditional survival from a later date)."""
+
+    def __init__(self, model: Any, horizons: tuple[float, ...] = (3.0, 5.0, 8.0), contract_versions: dict[str, str] | None = None,
+                 calibrated_value_weights: Any | None = None):
+        self.model = model
+        self.horizons = tuple(float(h) for h in horizons)
+        self.contract_versions = dict(contract_versions or {})
+        self.calibrated_value_weights = calibrated_value_weights
+
+    @staticmethod
+    def column(h: float) -> str:
+        return f"survival_{h:g}y"
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:  # noqa: ARG002
+        X = _as_frame(model_input, self.model.feature_names_)
+        p = dict(params or {})
+        horizons = tuple(float(h) for h in (p.get("horizons") or self.horizons))
+        elapsed = float(p.get("elapsed_years") or 0.0)
+        S = self.model.predict_survival(X, horizons, elapsed)
+        out = {self.column(h): S[:, k] for k, h in enumerate(horizons)}
+        out["restricted_mean_years"] = self.model.restricted_mean_years(X)
+        out["risk_score"] = -out["restricted_mean_years"]
+        return pd.DataFrame(out, index=X.index)

@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -48,7 +48,7 @@ def roc_plot(y: np.ndarray, scores: Mapping[str, np.ndarray], oracle: np.ndarray
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, out-of-time test")
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def calibration_plot(y: np.ndarray, pds: Mapping[str, np.ndarray], bins: int = 10) -> bytes:
@@ -64,7 +64,7 @@ def calibration_plot(y: np.ndarray, pds: Mapping[str, np.ndarray], bins: int = 1
     ax.plot([lo, 1], [lo, 1], color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="mean predicted PD", ylabel="observed default rate", title="Calibration by PD decile")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def grade_plot(grades: pd.DataFrame) -> bytes:
@@ -81,7 +81,7 @@ def grade_plot(grades: pd.DataFrame) -> bytes:
     ax2.set_ylabel("PD / default rate")
     ax.set_title("Grade distribution (out-of-time test)")
     fig.legend(loc="upper left", fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def lgd_plot(realised: np.ndarray, expected: np.ndarray) -> bytes:
@@ -95,7 +95,7 @@ def lgd_plot(realised: np.ndarray, expected: np.ndarray) -> bytes:
     ax.plot([0, 1], [0, 1], color="black", lw=0.8)
     ax.set(xlabel="expected LGD", ylabel="realised LGD", xlim=(0, 1), ylim=(0, 1), title="LGD calibration (defaulted test loans)")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def psi_plot(psi: pd.Series, top: int = 15) -> bytes:
@@ -107,7 +107,7 @@ def psi_plot(psi: pd.Series, top: int = 15) -> bytes:
         ax.axvline(b, color="grey", ls="--", lw=0.8)
     ax.set(xlabel="PSI (train → test)", title="Population stability")
     ax.tick_params(axis="y", labelsize=7)
-    return _png(fig)
+    return figure_png(fig)
 
 
 # ---------------------------------------------------------------------------------------------

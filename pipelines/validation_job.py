@@ -172,7 +172,7 @@ def validate_file(
             )
         contract = p.stem
     c = contract if isinstance(contract, Contract) else load_contract(contract)
-    frame = read_raw(p)
+    frame = read_raw(p, c.source_format)
     out = Path(report_dir) if report_dir else default_report_dir(p)
     return _run({c.table: frame}, {c.table: c}, out, str(p), docs=docs)
 

@@ -33,6 +33,8 @@ SCORING_ERRORS = (IpriskError, KeyError, ValueError, TypeError, AttributeError, 
 def _challenger_metrics(kind: str, metrics: Mapping[str, float]) -> dict[str, Any]:
     if kind == "recovery":
         return {"lgd_mae": metrics.get("recovery.lgd_mae")}
+    if kind == "survival":
+        return {"c_index": metrics.get("survival.c_index")}
     pre = "pd." if kind == "pd" else "scorecard."
     return {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
 
@@ -42,6 +44,8 @@ def _verdict(kind: str, name: str, version: str, metrics: Mapping[str, float], c
     chal = _challenger_metrics(kind, metrics)
     if kind == "recovery":
         return decide(name, version, chal, champ, champ_v, gate, metric="lgd_mae", higher_is_better=False, check_calibration=False)
+    if kind == "survival":  # patent survival: Harrell's C must beat the champion's by gate.min_auc_gain
+        return decide(name, version, chal, champ, champ_v, gate, metric="c_index", check_calibration=False)
     return decide(name, version, chal, champ, champ_v, gate, check_calibration=(kind == "pd"))
 
 

@@ -39,10 +39,10 @@ def code_version() -> str:
     return f"iprisk-{version('iprisk')}"
 
 
-def pip_requirements() -> list[str]:
+def pip_requirements(packages: tuple[str, ...] = MODEL_PACKAGES) -> list[str]:
     """Exact pins of the packages a logged model needs, read from the installed environment."""
     out = []
-    for pkg in MODEL_PACKAGES:
+    for pkg in packages:
         try:
             out.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:

@@ -18,8 +18,10 @@ from models.scorecard import ScorecardConfig
 from pipelines.demo_book_config import DemoBookConfig
 from pipelines.policy import load_policy
 from pipelines.promotion import GateConfig
+from pipelines.registers.ingest import IngestConfig
 from pipelines.serving_config import ServingConfig, load_config
 from pipelines.settings import SECTIONS, SettingsError, load_section, raw_section
+from pipelines.survival_job import SurvivalTrainConfig
 from pipelines.training.configs import load_training_settings
 from pipelines.training.splits import TrainConfig
 from pipelines.tranches_job import TrancheSettings
@@ -29,7 +31,7 @@ CONFIGS = {
     "collateral": CollateralScoreConfig, "master_scale": MasterScale, "limits": LimitsConfig, "pricing": PricingConfig,
     "decision": DecisionConfig, "explanations": ExplanationConfig, "recovery": RecoveryConfig, "pd_model": PDModelConfig,
     "scorecard": ScorecardConfig, "tranches": TrancheSettings, "train": TrainConfig, "gate": GateConfig,
-    "demo_book": DemoBookConfig,
+    "demo_book": DemoBookConfig, "patent_survival": SurvivalTrainConfig, "registers": IngestConfig,
 }
 
 
