@@ -277,7 +277,7 @@ def _enhancements(app: Mapping[str, Any]) -> str | None:
     contract = load_contract("loans")
     shares = [r for r in contract.rules if r.kind == "sum_at_most"]
     cols = [contract.column(c) for r in shares for c in r.columns]
-    parts = [f"{c.description.lower()}: {percent(loan.get(c.name))}" for c in cols if _num(loan.get(c.name))]
+    parts = [f"{c.description[:1].lower() + c.description[1:]}: {percent(loan.get(c.name))}" for c in cols if _num(loan.get(c.name))]
     return "; ".join(parts) if parts else None
 
 

@@ -22,30 +22,31 @@ MEMO_ENDPOINTS = ("loans/score",)
 """Audit endpoints a memo can be made of (one application, one decision)."""
 
 _CSS = """
-@page { size: A4; margin: 12mm 13mm 14mm; }
+@page { size: A4; margin: 10mm 11mm 11mm; }
 * { box-sizing: border-box; }
-body { font: 9pt/1.35 "DejaVu Sans", system-ui, sans-serif; color: #111; margin: 0; }
-main { max-width: 184mm; margin: 0 auto; }
+body { font: 8pt/1.28 "DejaVu Sans", system-ui, sans-serif; color: #111; margin: 0; }
+main { max-width: 188mm; margin: 0 auto; }
 @media screen { body { background: #eef1f5; } main { background: #fff; padding: 12mm 13mm; margin: 1rem auto;
   box-shadow: 0 1px 4px #0003; } }
 @media print { .no-print { display: none !important; } }
-h1 { font-size: 14pt; margin: 0 0 1mm; }
-h2 { font-size: 10pt; margin: 4mm 0 1.5mm; border-bottom: 1px solid #999; padding-bottom: .5mm; break-after: avoid; }
+h1 { font-size: 13pt; margin: 0 0 .5mm; }
+h2 { font-size: 9pt; margin: 2.4mm 0 1mm; border-bottom: 1px solid #999; padding-bottom: .5mm; break-after: avoid; }
 .meta { color: #444; font-size: 8pt; }
-.decision { border: 1.5px solid #333; border-radius: 2mm; padding: 2.5mm 3.5mm; margin-top: 3mm; }
+.decision { border: 1.5px solid #333; border-radius: 2mm; padding: 1.8mm 3mm; margin-top: 2mm; }
 .decision.approve { border-color: #1e7b34; } .decision.refer { border-color: #a86400; } .decision.decline { border-color: #a12a1d; }
-.headline { font-size: 12pt; font-weight: 700; margin: 0 0 1mm; }
-.decision p { margin: .8mm 0; }
+.headline { font-size: 10.5pt; font-weight: 700; margin: 0 0 .6mm; }
+.decision p { margin: .5mm 0; }
 table { border-collapse: collapse; width: 100%; }
 td, th { padding: .6mm 1.5mm; vertical-align: top; text-align: left; }
-table.grid th, table.grid td { border-bottom: .5px solid #bbb; font-size: 8pt; }
-table.grid td.n, table.grid th.n { text-align: right; white-space: nowrap; }
-table.figures td:first-child { color: #444; width: 42%; }
-ol.reasons { margin: 0; padding-left: 5mm; } ol.reasons li { margin: .4mm 0; }
-dl.facts { display: grid; grid-template-columns: repeat(3, 1fr); gap: .4mm 4mm; margin: 0; }
+table.grid { table-layout: auto; } table.grid th, table.grid td { border-bottom: .5px solid #bbb; font-size: 7.5pt; padding: .5mm 1mm; }
+table.grid td.n, table.grid th.n { text-align: right; } table.grid td.id { white-space: nowrap; }
+ol.reasons { margin: 0; padding-left: 5mm; } ol.reasons li { margin: .2mm 0; }
+dl.facts { display: grid; grid-template-columns: repeat(5, 1fr); gap: .3mm 2.5mm; margin: 0; }
+dl.facts.figures { grid-template-columns: repeat(3, 1fr); gap: .5mm 4mm; }
+dl.facts.figures dt { font-size: 7.5pt; }
 dl.facts div { display: flex; flex-direction: column; break-inside: avoid; }
-dl.facts dt { color: #555; font-size: 7pt; } dl.facts dd { margin: 0; }
-footer { margin-top: 4mm; font-size: 7.5pt; color: #444; border-top: 1px solid #999; padding-top: 1mm; }
+dl.facts dt { color: #555; font-size: 6.5pt; line-height: 1.15; } dl.facts dd { margin: 0; }
+footer { margin-top: 3mm; font-size: 7pt; color: #444; border-top: 1px solid #999; padding-top: 1mm; }
 button { font: inherit; padding: .3rem .8rem; margin: 0 0 .6rem; }
 """
 
@@ -60,8 +61,8 @@ def _when(recorded_at: str) -> str:
     return f"{s[:10]} {s[11:19]} UTC" if len(s) >= 19 and s[10] == "T" else s
 
 
-def _facts(rows: list[dict[str, str]]) -> str:
-    return "<dl class='facts'>" + "".join(
+def _facts(rows: list[dict[str, str]], kind: str = "") -> str:
+    return f"<dl class='facts {kind}'>" + "".join(
         f"<div><dt>{_e(r['label'])}</dt><dd>{_e(r['value'])}</dd></div>" for r in rows) + "</dl>"
 
 
@@ -79,15 +80,15 @@ def render_memo(record: AuditRecord, config: DecisionConfig) -> str:
     rec = _e(n["recommendation"] or "")
     title = f"Credit decision memo — {firm.get('firm_id', '')} — {record.request_id}"
 
-    figures = "".join(f"<tr><td>{_e(f['label'])}</td><td>{_e(f['value'])}</td></tr>" for f in n["figures"])
+    figures = _facts(n["figures"], "figures")
     reasons = ("<ol class='reasons'>" + "".join(f"<li>{_e(r['text'])}</li>" for r in n["reasons"]) + "</ol>"
                if n["reasons"] else "<p>No feature raised the probability of default.</p>")
     surv = n["survival_label"]
     head = ("<tr><th>Patent</th><th>Right</th><th>Expiry</th><th class='n'>Legal</th><th class='n'>Technical</th>"
-            "<th class='n'>Economic</th><th class='n'>Value score</th><th class='n'>Appraised</th>"
+            "<th class='n'>Economic</th><th class='n'>Value score</th><th class='n'>Appraised value</th>"
             "<th class='n'>Expected liquidation</th>" + (f"<th class='n'>{_e(surv)}</th>" if surv else "") + "</tr>")
     body = "".join(
-        f"<tr><td>{_e(c['patent_id'])}</td><td>{_e(c['right_type'])}</td><td>{_e(c['expiry_date'])}</td>"
+        f"<tr><td class='id'>{_e(c['patent_id'])}</td><td>{_e(c['right_type'])}</td><td class='id'>{_e(c['expiry_date'])}</td>"
         f"<td class='n'>{_e(c['legal'])}</td><td class='n'>{_e(c['technical'])}</td><td class='n'>{_e(c['economic'])}</td>"
         f"<td class='n'>{_e(c['value'])}</td><td class='n'>{_e(c['appraised_value'])}</td>"
         f"<td class='n'>{_e(c['expected_liquidation_value'])}</td>" + (f"<td class='n'>{_e(c['survival'] or '—')}</td>" if surv else "")
@@ -111,7 +112,7 @@ def render_memo(record: AuditRecord, config: DecisionConfig) -> str:
         f"<p class='meta'>Request <b>{_e(record.request_id)}</b> · recorded {_e(_when(record.recorded_at))} · "
         f"credit officer {_e(record.caller or '—')} · loan {_e(d.get('loan_id') or loan.get('loan_id'))}</p>"
         f"{decision_box}"
-        f"<h2>Figures</h2><table class='figures'>{figures}</table>"
+        f"<h2>Figures</h2>{figures}"
         f"<h2>Reasons (what raised the probability of default most)</h2>{reasons}"
         f"<h2>Collateral</h2><table class='grid'>{head}{body}</table>"
         f"<h2>Application: the firm</h2>{_facts(describe_record('firms', firm))}"
