@@ -203,8 +203,8 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                           until: Annotated[Optional[dt.date], Query(description="Up to this day (UTC), inclusive")] = None):
             caller = _caller(request)
             who = None if scope == "all" else (caller.name if caller else "")
-            page = self.rt.decisions(who, limit, offset, since.isoformat() if since else None,
-                                     (until + dt.timedelta(days=1)).isoformat() if until else None)
+            end = None if until is None or until >= dt.date.max else (until + dt.timedelta(days=1)).isoformat()
+            page = self.rt.decisions(who, limit, offset, since.isoformat() if since else None, end)
             return _json({"request_id": _rid(request), "scope": scope, **page})
 
         @api.get("/v1/decisions/{request_id}", response_model=schemas.DecisionRecordResponse, tags=["decisions"],

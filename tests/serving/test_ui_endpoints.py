@@ -95,6 +95,8 @@ def test_history_lists_my_decisions_newest_first_and_pages(client, example_app):
     assert client.get("/v1/decisions", params={"scope": "x"}, headers=_h(client, "credit_officer")).status_code == 422
     future = client.get("/v1/decisions", params={"since": "2999-01-01"}, headers=_h(client, "credit_officer")).json()
     assert future["total"] == 0
+    edge = client.get("/v1/decisions", params={"until": "9999-12-31", "since": "0001-01-01"}, headers=_h(client, "credit_officer"))
+    assert edge.status_code == 200 and edge.json()["total"] == 3
 
 
 def test_open_one_decision_and_unknown_ids_are_404(client, example_app):
