@@ -239,3 +239,13 @@ def test_tranches_with_stress_and_engine_comparison(client):
     assert [t["attachment"] for t in engines[1]["tranches"]] == [t["attachment"] for t in res["tranches"]]
     r = client.post("/v1/trust/tranches", json={**body, "compare_methods": ["gpu"]}, headers=_h(client, "fund_manager"))
     assert r.status_code == 422
+
+
+def test_pages_and_scripts_are_public(client):
+    for path in ("/ui", "/ui/fund", "/ui/static/app.js", "/ui/static/officer.js", "/ui/static/fund.js", "/ui/static/style.css"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "http://" not in r.text.replace("http://www.w3.org/2000/svg", "") and "https://" not in r.text, path
+    for path in ("/ui", "/ui/fund"):
+        html = client.get(path).text
+        assert 'href="/ui/models"' in html and 'href="/ui/fund"' in html and 'id="api-key"' in html
