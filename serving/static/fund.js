@@ -312,14 +312,20 @@ function drawChart() {
   }
   const nx = Math.max(2, Math.floor((W - L - R) / 70));
   const xstep = niceStep(xmax, nx);
-  for (let v = 0; v <= xmax + 1e-12; v += xstep) {
-    const x = sx(v);
+  const xLabels = [];
+  for (let k = 0; k * xstep <= xmax + 1e-12; k++) {
+    const v = k * xstep, x = sx(v);
     svg.appendChild(svgEl("line", {x1: x, x2: x, y1: y0, y2: y0 + 4, stroke: "#555"}));
-    const t = svgEl("text", {...FONT, x, y: y0 + 16, "text-anchor": "middle", class: "tick x"}, fmtPctAxis(v, xstep));
+    // the first label starts at the axis (centred, it would meet the y axis' lowest label)
+    const t = svgEl("text", {...FONT, x: k ? x : x + 1, y: y0 + 16, "text-anchor": k ? "middle" : "start", class: "tick x"}, fmtPctAxis(v, xstep));
     svg.appendChild(t);
     const bb = t.getBBox();
     if (bb.x + bb.width > W - 1) t.setAttribute("text-anchor", "end");
+    xLabels.push(t);
   }
+  // should two tick labels still meet (very narrow charts), keep every other one
+  const meets = (a, b) => { const p = a.getBBox(), q = b.getBBox(); return p.x + p.width + 4 > q.x; };
+  if (xLabels.some((t, i) => i && meets(xLabels[i - 1], t))) xLabels.forEach((t, i) => { if (i % 2) t.remove(); });
   svg.appendChild(svgEl("text", {...FONT, x: (L + W - R) / 2, y: y0 + 32, "text-anchor": "middle", class: "axis-title"}, "pool loss, % of the pool's notional"));
   const yt = svgEl("text", {...FONT, x: 0, y: 0, "text-anchor": "middle", class: "axis-title", transform: `translate(12 ${T + plotH / 2}) rotate(-90)`}, yLabel);
   svg.appendChild(yt);
