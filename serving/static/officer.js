@@ -307,6 +307,12 @@ function friendly(err) {
   }
 }
 
+function where(path) {          // "patents[1].expiry_date" -> "Patent 2, Statutory expiry date"
+  const f = fieldOf(path); if (!f) return path;
+  const m = /^patents\[(\d+)\]/.exec(path);
+  return m ? `Patent ${Number(m[1]) + 1}, ${f.label}` : `${path.startsWith("firm.") ? "The firm" : "The loan"}, ${f.label}`;
+}
+
 function clearErrors() {
   document.querySelectorAll("#application-form [aria-invalid]").forEach((el) => { el.removeAttribute("aria-invalid"); el.classList.remove("invalid"); });
   document.querySelectorAll("#application-form .field-error.msg").forEach((el) => el.remove());
@@ -325,7 +331,7 @@ function showErrors(errors) {
       const m = document.createElement("span"); m.className = "field-error msg"; m.id = `${el.id}-error`; m.textContent = msg;
       el.insertAdjacentElement("afterend", m);
       el.setAttribute("aria-describedby", [el.getAttribute("aria-describedby"), m.id].filter(Boolean).join(" "));
-      items.push(`<li><a href="#${esc(el.id)}" data-focus="${esc(el.id)}">${esc(e.path)}</a>: ${esc(msg)}</li>`);
+      items.push(`<li><a href="#${esc(el.id)}" data-focus="${esc(el.id)}">${esc(where(e.path))}</a> <code>${esc(e.path)}</code>: ${esc(msg)}</li>`);
     } else {
       const holder = document.querySelector(`#application-form [data-error-for="${CSS.escape(e.path.split(/[.[]/)[0])}"]`);
       if (holder) holder.textContent = msg;
@@ -501,7 +507,7 @@ async function loadHistory(offset) {
         `<td class="text" title="${esc(r.request_id)}"><code>${esc(r.request_id.slice(0, 12))}…</code></td><td class="text">${esc(r.caller)}</td>` +
         `<td class="text">${esc(r.firm_id || "—")}</td><td class="text">${esc(plain(r.sector || "—"))}</td><td>${esc(money(r.amount, r.currency || "CNY"))}</td>` +
         `<td class="text"><span class="badge ${esc(r.recommendation || "")}">${esc(plain(r.recommendation || "—"))}</span></td><td>${esc(pct(r.probability_of_default))}</td>` +
-        `<td class="text"><button type="button" class="small" data-act="open" aria-label="Open decision ${esc(r.request_id)}">Open</button> ` +
+        `<td class="text actions"><button type="button" class="small" data-act="open" aria-label="Open decision ${esc(r.request_id)}">Open</button> ` +
         `<button type="button" class="small" data-act="memo" aria-label="Memo of decision ${esc(r.request_id)}">Memo</button> ` +
         `<button type="button" class="small" data-act="replay" aria-label="Replay decision ${esc(r.request_id)}">Replay</button></td></tr>` +
         `<tr class="replay-row" hidden><td colspan="9"><div></div></td></tr>`).join("")
