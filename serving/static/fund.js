@@ -149,7 +149,7 @@ function render() {
     `<th scope="col">Notional</th><th scope="col">Expected loss</th><th scope="col">EL amount</th><th scope="col">P(loss)</th>` +
     `<th scope="col" class="text">Target</th><th scope="col">Met</th><th scope="col">Coupon</th><th scope="col">Expected return</th></tr></thead><tbody>` +
     r.tranches.map((t) => `<tr class="${t.meets_target === true ? "met" : t.meets_target === false ? "missed" : ""}"><td>${esc(plain(t.name))}</td>` +
-      `<td class="text">${esc(t.investor || "—")}</td><td>${pct(t.attachment)}</td><td>${pct(t.detachment)}</td><td>${money(t.notional, cur)}</td>` +
+      `<td class="text" style="white-space:normal;min-width:11rem">${esc(t.investor || "—")}</td><td>${pct(t.attachment)}</td><td>${pct(t.detachment)}</td><td>${money(t.notional, cur)}</td>` +
       `<td>${pct(t.expected_loss, 3)}${se(t, "expected_loss")}</td><td>${money(t.expected_loss_amount, cur)}</td><td>${pct(t.probability_of_loss, 3)}${se(t, "probability_of_loss")}</td>` +
       `<td class="text">${esc(t.target_basis !== undefined ? targetText(t) : "—")}</td><td class="target">${esc(metText(t))}</td>` +
       `<td>${t.coupon == null ? "—" : pct(t.coupon, 1)}</td><td>${t.expected_return == null ? "—" : pct(t.expected_return, 2)}</td></tr>`).join("") + "</tbody>";
