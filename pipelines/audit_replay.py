@@ -4,6 +4,7 @@ through the service's own code path, and list every difference from the recorded
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from data_contracts.errors import InputError
@@ -13,6 +14,8 @@ from pipelines.registry import load_bundle
 from pipelines.serving_config import load_config
 from pipelines.tranches_job import evaluate_request
 
+REPLAYABLE = ("loans/score", "loans/score-batch", "collateral/value", "trust/tranches")
+"""Endpoints whose audit records can be replayed."""
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
@@ -39,11 +42,18 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[tuple[str,
     return [] if recorded == replayed else [(path, recorded, replayed)]
 
 
-def replay(record: AuditRecord, tracking_uri: str | None = None) -> Any:
-    """The outputs the recorded inputs give today with the recorded model versions."""
+def replay(record: AuditRecord, tracking_uri: str | None = None,
+           load: Callable[[dict[str, str]], Any] | None = None, max_paths: int | None = None) -> Any:
+    """The outputs the recorded inputs give today with the recorded model versions.
+
+    `load(versions)` gives the scoring bundle of those versions (default: from the registry at
+    `tracking_uri`; the service passes its own loader, which reuses the bundle it serves when the
+    versions are the same). `max_paths`: Monte Carlo bound of a tranche request (default: settings)."""
     if record.endpoint == "trust/tranches":
-        return evaluate_request(record.inputs, load_config().max_paths)
-    bundle = load_bundle(tracking_uri=tracking_uri, versions=record.model_versions)
+        return evaluate_request(record.inputs, load_config().max_paths if max_paths is None else max_paths)
+    if record.endpoint not in REPLAYABLE:
+        raise InputError(f"audit record {record.request_id}: cannot replay endpoint {record.endpoint!r}")
+    bundle = (load or (lambda v: load_bundle(tracking_uri=tracking_uri, versions=v)))(dict(record.model_versions))
     if record.endpoint == "loans/score":
         return score_applications(bundle, [record.inputs])[0]
     if record.endpoint == "loans/score-batch":

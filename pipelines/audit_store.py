@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   outputs TEXT NOT NULL,
   model_versions TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS decisions_caller_time ON decisions (caller, recorded_at);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions (recorded_at);
 CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
@@ -44,6 +46,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   request_id TEXT PRIMARY KEY, recorded_at TEXT NOT NULL, endpoint TEXT NOT NULL,
   caller TEXT NOT NULL, role TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
   model_versions TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_caller_time ON decisions (caller, recorded_at);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions (recorded_at);
 CREATE OR REPLACE FUNCTION decisions_append_only() RETURNS trigger AS $$
 BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS decisions_no_change ON decisions;
@@ -67,6 +71,27 @@ class AuditRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in COLUMNS}
+
+
+MAX_PAGE = 500
+"""Most rows one `AuditLog.query` page returns."""
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """A page of `AuditLog.query`: the records (newest first), how many match in all, the page's bounds."""
+
+    records: list[AuditRecord]
+    total: int
+    limit: int
+    offset: int
+
+
+def _record(row: tuple) -> AuditRecord:
+    d = dict(zip(COLUMNS, row))
+    for k in ("inputs", "outputs", "model_versions"):
+        d[k] = json.loads(d[k])
+    return AuditRecord(**d)
 
 
 def dumps(v: Any) -> str:
@@ -135,12 +160,35 @@ class AuditLog:
         sql = f"SELECT {', '.join(COLUMNS)} FROM decisions WHERE request_id = {self._ph}"
         with self._lock:
             row = self._conn.execute(sql, (request_id,)).fetchone()
-        if row is None:
-            return None
-        d = dict(zip(COLUMNS, row))
-        for k in ("inputs", "outputs", "model_versions"):
-            d[k] = json.loads(d[k])
-        return AuditRecord(**d)
+        return None if row is None else _record(row)
+
+    def query(self, *, caller: str | None = None, endpoints: tuple[str, ...] | None = None, since: str | None = None,
+              until: str | None = None, limit: int = 20, offset: int = 0) -> AuditPage:
+        """One page of decisions, newest first: those of `caller` (key name; None = everyone's), of
+        the given `endpoints` (e.g. ("loans/score",)), recorded in [`since`, `until`) (ISO-8601 UTC
+        strings, as `recorded_at`), `limit` rows (1–500) from `offset`; `total` counts every match."""
+        if not 1 <= int(limit) <= MAX_PAGE or int(offset) < 0:
+            raise InputError(f"audit query: limit must be 1–{MAX_PAGE} and offset >= 0; got limit={limit}, offset={offset}")
+        where, args = [], []
+        if caller is not None:
+            where.append(f"caller = {self._ph}")
+            args.append(caller)
+        if endpoints:
+            where.append(f"endpoint IN ({', '.join([self._ph] * len(endpoints))})")
+            args.extend(endpoints)
+        if since:
+            where.append(f"recorded_at >= {self._ph}")
+            args.append(since)
+        if until:
+            where.append(f"recorded_at < {self._ph}")
+            args.append(until)
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rows_sql = (f"SELECT {', '.join(COLUMNS)} FROM decisions{cond} ORDER BY recorded_at DESC, request_id DESC "
+                    f"LIMIT {int(limit)} OFFSET {int(offset)}")
+        with self._lock:
+            total = int(self._conn.execute(f"SELECT COUNT(*) FROM decisions{cond}", tuple(args)).fetchone()[0])
+            rows = self._conn.execute(rows_sql, tuple(args)).fetchall()
+        return AuditPage([_record(r) for r in rows], total, int(limit), int(offset))
 
     def request_ids(self) -> set[str]:
         with self._lock:

@@ -29,6 +29,7 @@ from models.portfolio import (
     MonteCarloConfig,
     StressScenario,
     TrancheRequest,
+    TrancheSpec,
     evaluate_pool,
     pool_from_frame,
     tranches_from_points,
@@ -43,6 +44,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 _EXACT, _MC = ExactConfig, MonteCarloConfig  # engine defaults are stated once, there
 CURVE_POINTS = 400
 """Most points of the loss curve a service answer carries (the page draws it)."""
+CURVE_BINS = 120
+"""Bins of the common grid on which the base and stressed loss distributions are drawn together."""
 
 DEFAULT_TARGETS = Path(__file__).parent / "tranche_targets.yaml"
 PLOT_SUFFIXES = (".png", ".html")
@@ -319,10 +322,41 @@ def loss_curve(dist: Any, enhancement: Any, tranches: list[dict]) -> dict[str, A
     return {"kind": kind, "x": x.tolist(), "y": y.tolist(), "x_max": top, "attachments": marks}
 
 
+def loss_curves(dists: Sequence[tuple[str, Any]], bins: int = CURVE_BINS) -> dict[str, Any]:
+    """Several loss distributions on one grid so they can be drawn together: `edges` (bins + 1 pool-loss
+    fractions from 0 to the largest 99.99% quantile × 1.05) and per distribution its `name`,
+    `probability` per bin (P(e_i < L ≤ e_i+1); the first bin holds the mass at zero loss) and
+    `exceedance` P(L > e_i) at each edge."""
+    top = max(max(float(d.quantile(0.9999)) for _, d in dists), 1e-3) * 1.05
+    edges = np.linspace(0.0, top, bins + 1)
+    series = []
+    for name, d in dists:
+        sf = np.array([float(d.sf(float(e))[0]) for e in edges])
+        sf = np.minimum.accumulate(np.clip(sf, 0.0, 1.0))
+        prob = np.r_[1.0 - sf[1], sf[1:-1] - sf[2:]]
+        series.append({"name": name, "probability": np.clip(prob, 0.0, 1.0).tolist(), "exceedance": sf.tolist()})
+    return {"edges": edges.tolist(), "bin_width": float(top / bins), "series": series}
+
+
+def _engine_summary(result: Any) -> dict[str, Any]:
+    """What the engine comparison shows: pool EL and 99.9% quantile, and per tranche EL and P(loss)
+    (with Monte Carlo standard errors)."""
+    keep = ("name", "attachment", "detachment", "expected_loss", "expected_loss_se", "probability_of_loss", "probability_of_loss_se")
+    d = result.as_dict()
+    return {"method": d["method"], "expected_loss": d["expected_loss"], "expected_loss_se": d.get("expected_loss_se"),
+            "loss_quantile_999": d["pool"]["loss_quantiles"].get("0.999"),
+            "tranches": [{k: t[k] for k in keep if k in t} for t in d["tranches"]]}
+
+
 def evaluate_request(body: dict[str, Any], max_paths: int) -> dict[str, Any]:
     """Tranche table (as `iprisk tranches --json`) and `loss_curve` for a checked request body
     (`pool`, optional `method`, `correlation`, `paths` ≤ `max_paths`, `seed`, `attachment_points`,
-    `coupons`, `targets`: investor class → target overriding the shipped targets)."""
+    `coupons`, `targets`: investor class → target overriding the shipped targets, `stress`: add the
+    settings' stress scenarios, `compare_methods`: other engines to price the same tranches with).
+
+    Besides the table: `loss_curve` (the base distribution, thinned), `loss_curves` (base and each
+    stress scenario on one grid, `loss_curves`) and, with `compare_methods`, `engines`: the pool
+    and tranche figures of the same tranches under each engine, the request's own first."""
     settings = load_settings()
     pool = pool_from_frame(pd.DataFrame(body["pool"]), settings.currency)
     paths = body.get("paths")
@@ -332,7 +366,7 @@ def evaluate_request(body: dict[str, Any], max_paths: int) -> dict[str, Any]:
         paths = min(settings.paths, max_paths)
     req = build_request(settings, pool, method=body.get("method"), correlation=body.get("correlation"),
                         paths=paths, seed=body.get("seed"), tranches=body.get("attachment_points"),
-                        coupons=body.get("coupons"))
+                        coupons=body.get("coupons"), stress=bool(body.get("stress")))
     targets = body.get("targets")
     if targets and req.classes is not None:
         classes = read_targets()
@@ -345,4 +379,11 @@ def evaluate_request(body: dict[str, Any], max_paths: int) -> dict[str, Any]:
     result = evaluate_pool(pool, req)
     out = result.as_dict()
     out["loss_curve"] = loss_curve(result.distribution, result.enhancement, out["tranches"])
+    out["loss_curves"] = loss_curves([("base", result.distribution)] + [
+        (sc["scenario"]["name"], d) for sc, d in zip(out["scenarios"], result.scenario_distributions)])
+    others = [m for m in dict.fromkeys(body.get("compare_methods") or []) if m != req.method]
+    if others:
+        same = tuple(TrancheSpec(t["attachment"], t["detachment"], t["name"], t.get("coupon")) for t in out["tranches"])
+        out["engines"] = [_engine_summary(result)] + [
+            _engine_summary(evaluate_pool(pool, replace(req, method=m, tranches=same, classes=None, stress=()))) for m in others]
     return out

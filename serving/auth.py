@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,27 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/v1/models/reload": frozenset({"data_scientist"}),
     "/v1/pd": frozenset({"credit_officer", "data_scientist"}),
     "/v1/noop": frozenset({"credit_officer", "fund_manager", "data_scientist"}),
+    "/v1/decisions": frozenset({"credit_officer"}),
+    "/v1/decisions/{request_id}": frozenset({"credit_officer"}),
+    "/v1/decisions/{request_id}/memo": frozenset({"credit_officer"}),
+    "/v1/decisions/{request_id}/replay": frozenset({"credit_officer"}),
+    "/v1/trust/settings": frozenset({"fund_manager"}),
+    "/v1/trust/pool-from-decisions": frozenset({"fund_manager"}),
 }
-"""Path → roles allowed to call it. The single place access rules live (docs/api.md shows them)."""
+"""Path (or path template with `{name}` segments) → roles allowed to call it. The single place
+access rules live (docs/api.md shows them). Paths not listed are public."""
+
+_TEMPLATES = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"), roles)
+              for p, roles in ROUTE_ROLES.items() if "{" in p]
+
+
+def roles_for(path: str) -> frozenset[str] | None:
+    """The roles allowed on `path` (exact routes first, then templates), or None for a public path."""
+    path = path.rstrip("/") or "/"
+    roles = ROUTE_ROLES.get(path)
+    if roles is not None:
+        return roles
+    return next((r for rx, r in _TEMPLATES if rx.match(path)), None)
 
 
 def _json_response(status: int, body: dict[str, Any], request_id: str, extra: list | None = None):
@@ -87,7 +107,7 @@ class GuardMiddleware:
                 return await reply(413, f"request body of {n} bytes exceeds the limit of {max_bytes} bytes",
                                    [{"path": "body", "rule": "max_bytes", "value": n, "message": ""}])
         path = scope.get("path", "")
-        roles = ROUTE_ROLES.get(path.rstrip("/") or "/")
+        roles = roles_for(path)
         if roles is not None:
             key = headers.get("x-api-key")
             auth = headers.get("authorization", "")

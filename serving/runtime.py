@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,31 @@ import pandas as pd
 
 from data_contracts.errors import IpriskError
 from data_contracts.jsonable import jsonable
+from models.decision import DecisionConfig
 from models.scoring import score_applications, value_patents
-from pipelines.audit_store import AuditLog, dumps, now_utc
+from models.wording import summary_line
+from pipelines.audit_replay import differences, replay
+from pipelines.audit_store import AuditLog, AuditRecord, dumps, now_utc
+from pipelines.decision_memo import render_memo
+from pipelines.policy import load_policy
 from pipelines.registry import load_bundle
 from pipelines.serving_config import ServingConfig
 from pipelines.tranches_job import evaluate_request
 from serving.batcher import AdaptiveBatcher
 
+DECISION_ENDPOINTS = ("loans/score",)
+"""Audit endpoints whose records are a credit officer's decisions (one application each)."""
+POOL_SCAN_LIMIT = 20_000
+"""Most audit records read to build a pool from recent decisions."""
+
 BundleLoader = Callable[[ServingConfig], Any]
+
+
+class RecordNotFound(IpriskError):
+    """No decision with this request id (or not one a credit officer may open): HTTP 404."""
+
+    exit_code = 2
+    status = 404
 
 
 class RequestRejected(IpriskError):
@@ -56,6 +74,7 @@ class Runtime:
         self.audit = audit
         self._open_bundle = open_bundle
         self._reload_lock = threading.Lock()
+        self._policy_decision: DecisionConfig | None = None
         self.score_batcher = AdaptiveBatcher(self._score_many, max_size=cfg.max_batch)
         self.pd_batcher = AdaptiveBatcher(self._pd_many, max_size=cfg.pd_batch_max_size)
 
@@ -77,6 +96,83 @@ class Runtime:
         with self._reload_lock:
             self.bundle = self._open_bundle(self.cfg)
         return self.versions
+
+    @property
+    def decision_config(self) -> DecisionConfig:
+        """The decision policy the sentences quote: the serving bundle's, else the settings'."""
+        cfg = getattr(getattr(self.bundle, "policy", None), "decision", None)
+        if isinstance(cfg, DecisionConfig):
+            return cfg
+        if self._policy_decision is None:
+            self._policy_decision = load_policy().decision
+        return self._policy_decision
+
+    # -- history, memo and replay of decisions ------------------------------------------------
+    def decisions(self, caller: str | None, limit: int, offset: int, since: str | None = None,
+                  until: str | None = None) -> dict[str, Any]:
+        """A page of scored applications (of `caller`, or everyone's when None), newest first."""
+        page = self.audit.query(caller=caller, endpoints=DECISION_ENDPOINTS, since=since, until=until, limit=limit, offset=offset)
+        rows = [{"request_id": r.request_id, "recorded_at": r.recorded_at, "caller": r.caller,
+                 **summary_line(r.outputs or {}, r.inputs or {})} for r in page.records]
+        return {"total": page.total, "limit": page.limit, "offset": page.offset, "decisions": rows}
+
+    def decision_record(self, request_id: str) -> AuditRecord:
+        """The audited decision `request_id`; RecordNotFound if none (or not a scored application)."""
+        rec = self.audit.get(request_id)
+        if rec is None or rec.endpoint not in DECISION_ENDPOINTS:
+            raise RecordNotFound(f"no scored application with request id {request_id!r} in the audit log")
+        return rec
+
+    def memo(self, record: AuditRecord) -> str:
+        return render_memo(record, self.decision_config)
+
+    def _bundle_for(self, versions: dict[str, str]) -> Any:
+        """The bundle of `versions`: the one being served when they match, else loaded (pinned)."""
+        bundle = self.bundle
+        if {str(k): str(v) for k, v in bundle.versions.items()} == versions:
+            return bundle
+        return self._open_bundle(replace(self.cfg, versions=dict(versions)))
+
+    def replay(self, record: AuditRecord) -> dict[str, Any]:
+        """Re-score `record` with its recorded model versions; every difference, and whether the
+        memo rendered from the replayed decision is the recorded one's."""
+        out = replay(record, load=self._bundle_for, max_paths=self.cfg.max_paths)
+        diffs = differences(record.outputs, out)
+        memo_same = self.memo(record) == self.memo(replace(record, outputs=out))
+        return {"identical": not diffs, "n_differences": len(diffs), "memo_identical": memo_same,
+                "differences": [{"path": p, "recorded": jsonable(a), "replayed": jsonable(b)} for p, a, b in diffs[:50]]}
+
+    def pool_from_decisions(self, limit: int, include: Sequence[str]) -> dict[str, Any]:
+        """A trust-plan pool (pool contract rows) from the audit log's scored applications: the
+        latest decision per firm (a re-scored what-if replaces the earlier one), kept when its
+        recommendation is in `include`; EAD, PD and LGD as the serving champions decided them."""
+        seen: set[Any] = set()
+        pool: list[dict[str, Any]] = []
+        versions: list[dict[str, str]] = []
+        read = offset = 0
+        while len(pool) < limit and read < POOL_SCAN_LIMIT:
+            page = self.audit.query(endpoints=DECISION_ENDPOINTS, limit=500, offset=offset)
+            if not page.records:
+                break
+            offset += len(page.records)
+            for r in page.records:
+                read += 1
+                d, firm = r.outputs or {}, (r.inputs or {}).get("firm") or {}
+                key = firm.get("firm_id") or r.request_id
+                if key in seen:
+                    continue
+                seen.add(key)
+                if d.get("recommendation") not in include or d.get("probability_of_default") is None:
+                    continue
+                pool.append({"loan_id": d.get("loan_id"), "exposure_at_default": d.get("exposure_at_default"),
+                             "probability_of_default": min(max(float(d["probability_of_default"]), 0.0), 1.0),
+                             "loss_given_default": min(max(float(d.get("loss_given_default") or 0.0), 0.0), 1.0),
+                             "lgd_volatility": None, "sector": firm.get("sector"), "region": firm.get("region")})
+                if r.model_versions not in versions:
+                    versions.append(r.model_versions)
+                if len(pool) >= limit:
+                    break
+        return {"pool": pool, "decisions_read": read, "model_versions": versions}
 
     # -- loans -----------------------------------------------------------------------------
     def _score_many(self, jobs: Sequence[tuple[str, Any, list[dict], str]]) -> list[list[dict]]:

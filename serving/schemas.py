@@ -103,6 +103,10 @@ class TrancheRequest(BaseModel):
     correlation: Optional[float] = Field(default=None, ge=0.0, le=0.99, description="Asset correlation (fraction)")
     paths: Optional[int] = Field(default=None, ge=1000, description="Monte Carlo paths (at most serving.max_paths)")
     seed: Optional[int] = Field(default=None, ge=0, le=2**31 - 1, description="Monte Carlo seed")
+    stress: Optional[bool] = Field(
+        default=None, description="Also re-price the tranches under the settings' stress scenarios (tranches.stress_scenarios)")
+    compare_methods: Optional[list[Literal["lhp", "exact", "mc"]]] = Field(
+        default=None, max_length=3, description="Other engines to price the same tranches with, to show how far they agree")
 
 
 class FieldError(BaseModel):
@@ -141,6 +145,108 @@ class _Answer(BaseModel):
 
 class ScoreResponse(_Answer):
     decision: dict[str, Any]
+    narrative: Optional[dict[str, Any]] = Field(
+        default=None, description="The decision in words (models.wording.explain_decision): headline with the deciding rule, "
+                                  "figures with units, reasons, counterfactual sentence, collateral rows")
+
+
+class DecisionSummary(BaseModel):
+    """One row of the decision history."""
+
+    request_id: str
+    recorded_at: str
+    caller: str
+    firm_id: Optional[str] = None
+    sector: Optional[str] = None
+    loan_id: Optional[str] = None
+    amount: Optional[float] = None
+    currency: Optional[str] = None
+    recommendation: Optional[str] = None
+    decision_rule: Optional[str] = None
+    grade: Optional[str] = None
+    probability_of_default: Optional[float] = None
+
+
+class DecisionList(BaseModel):
+    """A page of scored applications from the audit log, newest first."""
+
+    request_id: str
+    scope: Literal["mine", "all"]
+    total: int = Field(..., description="Decisions matching the filters (all pages)")
+    limit: int
+    offset: int
+    decisions: list[DecisionSummary]
+
+
+class AuditedDecision(BaseModel):
+    """A decision as the audit log holds it."""
+
+    request_id: str
+    recorded_at: str
+    endpoint: str
+    caller: str
+    role: str
+    inputs: dict[str, Any] = Field(..., description="The application as scored (ids filled in)")
+    outputs: dict[str, Any] = Field(..., description="The decision as answered")
+    model_versions: dict[str, str]
+
+
+class DecisionRecordResponse(_Answer):
+    record: AuditedDecision
+    narrative: dict[str, Any]
+
+
+class Difference(BaseModel):
+    path: str
+    recorded: Any = None
+    replayed: Any = None
+
+
+class ReplayResponse(_Answer):
+    replayed_request_id: str
+    identical: bool = Field(..., description="The replay reproduced every recorded output (floats to 1e-9 relative)")
+    differences: list[Difference] = Field(default_factory=list, description="At most 50 differences")
+    n_differences: int
+    memo_identical: bool = Field(..., description="The memo rendered from the replayed decision equals the recorded one's")
+
+
+class InvestorClassInfo(BaseModel):
+    name: str
+    investor: Optional[str] = None
+    basis: Optional[str] = None
+    target: Optional[float] = None
+    coupon: Optional[float] = None
+
+
+class TrustSettingsResponse(BaseModel):
+    """What the fund manager's page offers: investor classes, stress scenarios, engines, the pool contract."""
+
+    request_id: str
+    classes: list[InvestorClassInfo]
+    stress_scenarios: list[dict[str, Any]]
+    methods: list[str]
+    method: str
+    correlation: float
+    paths: int
+    max_paths: int
+    max_pool: int
+    currency: str
+    pool_columns: list[dict[str, Any]]
+
+
+class PoolFromDecisionsResponse(BaseModel):
+    request_id: str
+    pool: list[dict[str, Any]]
+    decisions_read: int = Field(..., description="Audit records read to build the pool")
+    model_versions: list[dict[str, str]] = Field(default_factory=list, description="Distinct model versions that scored the pool's loans")
+    source: str
+
+
+class ApplicationForm(BaseModel):
+    """The application's fields as the web form needs them, from the contracts."""
+
+    sections: list[dict[str, Any]]
+    max_patents: int
 
 
 class BatchResponse(_Answer):
@@ -168,6 +274,49 @@ class PDRequest(BaseModel):
 
 class PDResponse(BaseModel):
     probability_of_default: list[float]
+
+
+def column_form(col: Column, required: bool) -> dict[str, Any]:
+    """One contract column as a form field: name, type, label (description), unit, min, max,
+    allowed values, pattern, nullable, required."""
+    return {"name": col.name, "type": col.type, "label": col.description, "unit": col.unit, "min": col.min, "max": col.max,
+            "allowed": list(col.allowed) if col.allowed else None, "pattern": col.pattern, "nullable": col.nullable,
+            "required": required}
+
+
+def application_form(max_patents: int) -> dict[str, Any]:
+    """The application form, derived from the contracts and the request models: the firm, the pledged
+    patents (a table of up to `max_patents` rows), the loan and its credit enhancements (the loans
+    contract's `sum_at_most` share columns). A field is required when the request model requires it."""
+    loans = load_contract("loans")
+    shares = [r for r in loans.rules if r.kind == "sum_at_most"]
+    share_cols = {c for r in shares for c in r.columns}
+
+    def fields(table: str, model: type[BaseModel], only=None, skip=()) -> list[dict[str, Any]]:
+        c = load_contract(table)
+        firm_refs = {r.column for r in c.rules if r.kind == "foreign_key" and r.references == "firms.firm_id"}
+        out = []
+        for col in c.columns:
+            if col.name in skip or (only is not None and col.name not in only):
+                continue
+            f = column_form(col, model.model_fields[col.name].is_required())
+            if col.name in firm_refs and not f["required"]:
+                f["filled_from"] = "firm.firm_id"  # optional: the service fills it with the applicant's id
+            out.append(f)
+        return out
+
+    return {"max_patents": max_patents, "sections": [
+        {"key": "firm", "table": "firms", "title": "The firm", "description": load_contract("firms").description,
+         "kind": "record", "fields": fields("firms", Firm)},
+        {"key": "patents", "table": "patents", "title": "Pledged patents", "description": load_contract("patents").description,
+         "kind": "table", "min_rows": 1, "max_rows": max_patents, "fields": fields("patents", Patent)},
+        {"key": "loan", "table": "loans", "title": "The loan", "description": loans.description, "kind": "record",
+         "fields": fields("loans", Loan, skip=share_cols)},
+        {"key": "loan", "table": "loans", "title": "Credit enhancements", "kind": "record",
+         "description": "; ".join(f"Shares of the loss that others cover, together at most {r.limit:.0%}" for r in shares),
+         "sum_at_most": [{"columns": list(r.columns), "limit": r.limit} for r in shares],
+         "fields": fields("loans", Loan, only=share_cols)},
+    ]}
 
 
 def bounded_requests(cfg: Any) -> tuple[type[BaseModel], ...]:

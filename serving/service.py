@@ -12,16 +12,18 @@ import target is `serving.entry:IpriskService`, which calls this factory once. (
 factory as real annotations, not as names to look up in this module.)
 """
 
+import datetime as dt
 import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Optional
 
 import bentoml
-from fastapi import FastAPI, Request, Security
+from fastapi import FastAPI, Query, Request, Security
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from pydantic import Field
@@ -36,11 +38,14 @@ from data_contracts.application import (
     fill_application,
     pydantic_errors,
 )
+from data_contracts.contract import load_contract
 from data_contracts.errors import IpriskError, PortfolioError, RegistryError
+from models.wording import explain_decision
 from pipelines.serving_config import ServingConfig
+from pipelines.tranches_job import load_settings, read_targets
 from serving import schemas
 from serving.auth import ROUTE_ROLES, GuardMiddleware
-from serving.runtime import BundleLoader, RequestRejected, Runtime, open_bundle
+from serving.runtime import BundleLoader, RecordNotFound, RequestRejected, Runtime, open_bundle
 
 STATIC = Path(__file__).parent / "static"
 STARTUP_ERROR_FILE = "IPRISK_STARTUP_ERROR_FILE"
@@ -53,6 +58,10 @@ _STATUS = {400: "Body is not parseable JSON", 401: "No or unknown API key", 403:
            422: "Request broke the contracts", 503: "Model registry unavailable"}
 _ERRS = {s: {"model": schemas.ErrorBody, "description": d} for s, d in _STATUS.items()}
 """Every status an operation of the /v1 API can answer besides 200, documented per operation."""
+_GET_ERRS = {s: v for s, v in _ERRS.items() if s not in (400, 413)} | {
+    404: {"model": schemas.ErrorBody, "description": "No scored application with this request id in the audit log"}}
+"""Statuses of the read-only decision routes (no body to parse, so no 400 or 413)."""
+_REQUEST_ID = PathParam(..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Request id of the decision (its X-Request-ID)")
 
 
 def _roles(path: str) -> str:
@@ -115,7 +124,7 @@ def _api(cfg: ServingConfig) -> FastAPI:
 
     @api.exception_handler(IpriskError)
     async def _on_iprisk(request: Request, exc: IpriskError) -> JSONResponse:
-        status = 503 if isinstance(exc, RegistryError) else 422
+        status = 503 if isinstance(exc, RegistryError) else 404 if isinstance(exc, RecordNotFound) else 422
         return _error(status, request, f"{type(exc).__name__}: {exc}")
 
     @api.exception_handler(Exception)
@@ -164,7 +173,8 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             if errors:
                 raise RequestRejected(errors)
             decisions, versions = await self.rt.score(rid, _caller(request), [app], "loans/score")
-            return _json({"request_id": rid, "model_versions": versions, "decision": decisions[0]})
+            narrative = explain_decision(decisions[0], app, self.rt.decision_config)
+            return _json({"request_id": rid, "model_versions": versions, "decision": decisions[0], "narrative": narrative})
 
         @api.post("/v1/loans/score-batch", response_model=schemas.BatchResponse, tags=["loans"], responses=_ERRS,
                   dependencies=[Security(_key_header)], summary="Score several applications",
@@ -178,6 +188,56 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                 raise RequestRejected(errors)
             decisions, versions = await self.rt.score(rid, _caller(request), apps, "loans/score-batch")
             return _json({"request_id": rid, "model_versions": versions, "decisions": decisions})
+
+        # -- decision history, memo, replay ------------------------------------------------------
+        @api.get("/v1/decisions", response_model=schemas.DecisionList, tags=["decisions"], responses=_GET_ERRS,
+                 dependencies=[Security(_key_header)], summary="Recent decisions from the audit log",
+                 description="Scored applications (`POST /v1/loans/score`), newest first: request id, time, officer, firm, "
+                             "amount, recommendation. `scope=mine` (default) lists the caller's own (by key name), "
+                             "`scope=all` everyone's. " + _roles("/v1/decisions"))
+        def decision_list(self, request: Request,
+                          scope: Annotated[Literal["mine", "all"], Query(description="mine: the caller's decisions; all: everyone's")] = "mine",
+                          limit: Annotated[int, Query(ge=1, le=100, description="Rows per page")] = 20,
+                          offset: Annotated[int, Query(ge=0, le=10**9, description="Rows to skip")] = 0,
+                          since: Annotated[Optional[dt.date], Query(description="From this day (UTC), inclusive")] = None,
+                          until: Annotated[Optional[dt.date], Query(description="Up to this day (UTC), inclusive")] = None):
+            caller = _caller(request)
+            who = None if scope == "all" else (caller.name if caller else "")
+            end = None if until is None or until >= dt.date.max else (until + dt.timedelta(days=1)).isoformat()
+            page = self.rt.decisions(who, limit, offset, since.isoformat() if since else None, end)
+            return _json({"request_id": _rid(request), "scope": scope, **page})
+
+        @api.get("/v1/decisions/{request_id}", response_model=schemas.DecisionRecordResponse, tags=["decisions"],
+                 responses=_GET_ERRS, dependencies=[Security(_key_header)], summary="One audited decision",
+                 description="The application as scored, the decision as answered, its model versions, and the decision "
+                             "in words. " + _roles("/v1/decisions/{request_id}"))
+        def decision_get(self, request: Request, request_id: str = _REQUEST_ID):
+            rec = self.rt.decision_record(request_id)
+            return _json({"request_id": _rid(request), "model_versions": rec.model_versions, "record": rec.as_dict(),
+                          "narrative": explain_decision(rec.outputs, rec.inputs, self.rt.decision_config)})
+
+        @api.get("/v1/decisions/{request_id}/memo", response_class=HTMLResponse, tags=["decisions"],
+                 dependencies=[Security(_key_header)], summary="The decision memo for the credit file (HTML, A4)",
+                 responses={200: {"content": {"text/html": {"schema": {"type": "string"}}},
+                                  "description": "One-page memo: application summary, decision and rule in words, figures, "
+                                                 "reasons, collateral, model versions, request id and time. Rendered from the "
+                                                 "audit record, so the same request id always gives the same bytes; print it "
+                                                 "or save it as PDF from the browser."},
+                            **_GET_ERRS},
+                 description="HTML memo of one scored application, built from its audit record. " + _roles("/v1/decisions/{request_id}/memo"))
+        def decision_memo(self, request_id: str = _REQUEST_ID):
+            return HTMLResponse(self.rt.memo(self.rt.decision_record(request_id)))
+
+        @api.post("/v1/decisions/{request_id}/replay", response_model=schemas.ReplayResponse, tags=["decisions"],
+                  responses={**_GET_ERRS, 503: _ERRS[503]}, dependencies=[Security(_key_header)],
+                  summary="Replay a decision with its recorded model versions",
+                  description="Re-scores the recorded application with the recorded model versions (as `iprisk audit replay`) "
+                              "and lists every difference from the recorded decision; also says whether the memo is "
+                              "reproduced. Nothing is written. " + _roles("/v1/decisions/{request_id}/replay"))
+        def decision_replay(self, request: Request, request_id: str = _REQUEST_ID):
+            rec = self.rt.decision_record(request_id)
+            return _json({"request_id": _rid(request), "model_versions": rec.model_versions,
+                          "replayed_request_id": rec.request_id, **self.rt.replay(rec)})
 
         # -- collateral, trust plans --------------------------------------------------------------
         @api.post("/v1/collateral/value", response_model=schemas.CollateralResponse, tags=["collateral"],
@@ -213,6 +273,35 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                 raise RequestRejected([field_error("body", "portfolio", None, str(e))]) from e
             return _json({"request_id": rid, "model_versions": {}, "result": result})
 
+        @api.get("/v1/trust/settings", response_model=schemas.TrustSettingsResponse, tags=["trust"],
+                 responses=_GET_ERRS, dependencies=[Security(_key_header)], summary="Investor classes, stress scenarios, engines",
+                 description="What a tranche request can ask for: the default investor classes (pipelines/tranche_targets.yaml) "
+                             "with their targets, the standard stress scenarios (tranches.stress_scenarios), the engines and "
+                             "their defaults, and the pool contract's columns. " + _roles("/v1/trust/settings"))
+        def trust_settings(self, request: Request):
+            st = load_settings()
+            classes = [{"name": c.name, "investor": c.investor, "basis": c.basis, "target": c.target, "coupon": c.coupon}
+                       for c in read_targets()]
+            pool_cols = [schemas.column_form(c, not c.nullable) for c in load_contract("pool").columns]
+            return _json({"request_id": _rid(request), "classes": classes,
+                          "stress_scenarios": [dict(s) for s in st.stress_scenarios],
+                          "methods": ["lhp", "exact", "mc"], "method": st.method, "correlation": st.correlation,
+                          "paths": min(st.paths, self.rt.cfg.max_paths), "max_paths": self.rt.cfg.max_paths,
+                          "max_pool": self.rt.cfg.max_pool, "currency": st.currency, "pool_columns": pool_cols})
+
+        @api.get("/v1/trust/pool-from-decisions", response_model=schemas.PoolFromDecisionsResponse, tags=["trust"],
+                 responses=_GET_ERRS, dependencies=[Security(_key_header)], summary="A pool from the loans the service has scored",
+                 description="Pool rows (pool contract) from the audit log's scored applications: the latest decision per firm, "
+                             "kept when its recommendation is one of `include`; exposure, PD and LGD as the serving champions "
+                             "decided them. " + _roles("/v1/trust/pool-from-decisions"))
+        def pool_from_decisions(self, request: Request,
+                                limit: Annotated[int, Query(ge=1, le=5000, description="Most loans in the pool")] = 500,
+                                include: Annotated[list[Literal["approve", "refer", "decline"]], Query(
+                                    description="Recommendations to keep (repeat the parameter)")] = ["approve", "refer"]):  # noqa: B006
+            res = self.rt.pool_from_decisions(min(limit, self.rt.cfg.max_pool), tuple(include))
+            return _json({"request_id": _rid(request), **res,
+                          "source": "audit log: latest scored application per firm, recommendation in " + ", ".join(include)})
+
         # -- models ----------------------------------------------------------------------------
         @api.get("/v1/models", response_model=schemas.ModelsResponse, tags=["models"], responses=_ERRS,
                  dependencies=[Security(_key_header)], summary="Serving model versions and validation metrics",
@@ -240,6 +329,18 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
         @api.get("/ui", include_in_schema=False)
         def ui(self):
             return FileResponse(STATIC / "index.html")
+
+        @api.get("/ui/fund", include_in_schema=False)
+        def ui_fund(self):
+            return FileResponse(STATIC / "fund.html")
+
+        @api.get("/v1/contracts/application", response_model=schemas.ApplicationForm, tags=["contracts"],
+                 summary="The application form, from the contracts (public)",
+                 description="Sections (firm, pledged patents, loan, credit enhancements) with every field's label "
+                             "(the contract's description), type, unit, range, allowed values, pattern and whether it is "
+                             "required, as the web page builds its form. No key needed.")
+        def application_form(self):
+            return _json(schemas.application_form(self.rt.cfg.max_patents))
 
         # -- PD-only path ------------------------------------------------------------------------
         @bentoml.api(route="/v1/pd")

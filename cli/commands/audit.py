@@ -71,3 +71,23 @@ def replay(request_id: str = typer.Argument(..., help="Request id to re-score.")
     for path, a, b in diffs[:50]:
         con.print(f"  {path}: recorded {a!r} → replayed {b!r}")
     raise typer.Exit(1)
+
+
+@audit_app.command("memo")
+def memo(request_id: str = typer.Argument(..., help="Request id of a scored application (POST /v1/loans/score)."),
+         out: Optional[str] = typer.Option(None, "--out", help="Write the HTML memo to this file (default: stdout)."),
+         audit_url: Optional[str] = _URL) -> None:
+    """The one-page decision memo (HTML, A4) rendered from the audit record: the same bytes as the
+    service's GET /v1/decisions/{request_id}/memo with the same decision policy."""
+    from pathlib import Path
+
+    from pipelines.decision_memo import render_memo
+    from pipelines.policy import load_policy
+    from pipelines.report import atomic_write
+
+    html = render_memo(_record(audit_url, request_id), load_policy().decision)
+    if out:
+        atomic_write(Path(out), html.encode("utf-8"))
+        typer.echo(f"memo written to {out}")
+    else:
+        typer.echo(html, nl=False)

@@ -56,7 +56,8 @@ class TrancheRequest:
 @dataclass(frozen=True, eq=False)
 class TrancheResult:
     """The tranche table (most senior first), the pool's figures and each stress scenario's table.
-    ``distribution`` (base case) is kept for plots and is not part of :meth:`as_dict`."""
+    ``distribution`` (base case) and ``scenario_distributions`` (one per stress scenario, in order)
+    are kept for plots and are not part of :meth:`as_dict`."""
 
     method: str
     currency: str
@@ -66,6 +67,7 @@ class TrancheResult:
     settings: dict[str, Any]
     distribution: LossDistribution
     enhancement: Enhancement
+    scenario_distributions: tuple[LossDistribution, ...] = ()
 
     @property
     def expected_loss(self) -> float:
@@ -134,10 +136,11 @@ def evaluate_pool(pool: Pool, request: TrancheRequest, progress: Callable[[int],
     tranches. ``progress`` (Monte Carlo only) receives the paths finished per chunk."""
     dist = loss_distribution(pool, request, 0.0, progress)
     specs = list(request.tranches) if request.tranches is not None else size_tranches(dist, request.enhancement, request.classes)
-    scenarios = []
+    scenarios, scenario_dists = [], []
     for sc in request.stress:
         stressed = sc.apply(pool)
         d = loss_distribution(stressed, request, sc.factor_shift, progress)
+        scenario_dists.append(d)
         scenarios.append({"scenario": sc.as_dict(), **_pool_figures(stressed, d), "tranches": _table(d, stressed, request, specs)})
     settings: dict[str, Any] = {"correlation": request.correlation.as_dict(), "enhancement": request.enhancement.as_dict()}
     if request.method == "mc":
@@ -147,4 +150,4 @@ def evaluate_pool(pool: Pool, request: TrancheRequest, progress: Callable[[int],
     if request.method == "exact":
         settings["exact"] = {"quadrature_nodes": request.exact.quadrature_nodes, "grid_points": request.exact.grid_points}
     return TrancheResult(request.method, pool.currency, _pool_figures(pool, dist), _table(dist, pool, request, specs),
-                         scenarios, settings, dist, request.enhancement)
+                         scenarios, settings, dist, request.enhancement, tuple(scenario_dists))

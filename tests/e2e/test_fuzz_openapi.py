@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -40,7 +41,13 @@ def _fuzz(op, mode: str, url: str, headers: dict, failures: list[str]) -> None:
             if not errs or not all({"path", "rule", "value"} <= set(e) for e in errs):
                 failures.append(f"{case.method} {case.path} → {response.status_code} without field errors: {response.text[:300]}")
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        # a public operation without parameters or body (e.g. GET /v1/contracts/application) has
+        # nothing a schema-violating request could break: only then is negative mode empty
+        if mode != "negative" or any(True for _ in op.iter_parameters()) or op.body:
+            raise
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
