@@ -39,7 +39,7 @@ from data_contracts.application import (
 from data_contracts.errors import IpriskError, PortfolioError, RegistryError
 from pipelines.serving_config import ServingConfig
 from serving import schemas
-from serving.auth import ROUTE_ROLES, GuardMiddleware
+from serving.auth import NATIVE_ROUTES, ROUTE_ROLES, GuardMiddleware
 from serving.runtime import BundleLoader, RequestRejected, Runtime, open_bundle
 
 STATIC = Path(__file__).parent / "static"
@@ -49,10 +49,46 @@ STARTUP_ERROR_FILE = "IPRISK_STARTUP_ERROR_FILE"
 log = logging.getLogger("iprisk.serving")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (`iprisk keys create --role ROLE`)")
 _STATUS = {400: "Body is not parseable JSON", 401: "No or unknown API key", 403: "Key's role may not call this",
-           405: "Method not allowed on this path (see the Allow header)", 413: "Body too large",
-           422: "Request broke the contracts", 503: "Model registry unavailable"}
-_ERRS = {s: {"model": schemas.ErrorBody, "description": d} for s, d in _STATUS.items()}
-"""Every status an operation of the /v1 API can answer besides 200, documented per operation."""
+           405: "Method not allowed on this path (the Allow header lists the allowed ones)", 413: "Body too large",
+           422: "Request broke the contracts (every broken rule with its path, rule and value)",
+           503: "Model registry unavailable"}
+_REQUEST_ID = {"X-Request-ID": {"description": "Request id (also `request_id` in the body and in the audit log)",
+                                "required": True, "schema": {"type": "string"}}}
+_HEADERS = {401: {"WWW-Authenticate": {"description": "How to authenticate: `ApiKey`", "required": True,
+                                       "schema": {"type": "string"}}},
+            405: {"Allow": {"description": "The methods this path allows", "required": True, "schema": {"type": "string"}}}}
+_ERRS = {200: {"headers": _REQUEST_ID},
+         **{s: {"model": schemas.ErrorBody, "description": d, "headers": {**_REQUEST_ID, **_HEADERS.get(s, {})}}
+            for s, d in _STATUS.items()}}
+"""Every status an operation of the /v1 API can answer, documented per operation with its headers.
+(A 500 is a bug: it is logged with the request id and not part of the contract.)"""
+
+
+def _document_native_routes(service: Any) -> None:
+    """BentoML writes /docs.json itself, and lists its generic statuses (400, 404, 500) for the
+    native route `POST /v1/pd`; make the entry say what the route answers (the statuses and error
+    body of the rest of the API, the guard reshapes BentoML's) and that it needs a key."""
+    base = type(service)
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+    class DocumentedService(base):  # same slots: the instance only changes class
+        __slots__ = ()
+
+        @property
+        def openapi_spec(self) -> Any:
+            spec = base.openapi_spec.fget(self)
+            for path in NATIVE_ROUTES:
+                op = spec.paths[path].post
+                op["responses"] = {200: {**op["responses"][200], "headers": _REQUEST_ID},
+                                   **{s: {**{k: v for k, v in e.items() if k != "model"}, "content": ref}
+                                      for s, e in _ERRS.items() if s != 200}}
+                op["responses"][415] = {"description": "Body is not JSON (by its Content-Type)", "headers": _REQUEST_ID,
+                                        "content": ref}
+                op["security"] = [{_key_header.scheme_name: []}]
+                op["summary"] = f"PD only, from feature rows ({_roles(path)})"
+            return spec
+
+    service.__class__ = DocumentedService
 
 
 def _roles(path: str) -> str:
@@ -97,9 +133,12 @@ def _api(cfg: ServingConfig) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errs = pydantic_errors(exc.errors())
-        if errs and all(e["rule"] == "json" for e in errs):  # the body is not JSON at all
-            return _error(400, request, "the body is not valid JSON", errs)
+        raw = exc.errors()
+        errs = pydantic_errors(raw)
+        if errs and all(e["rule"] == "json" for e in errs):  # the body is not JSON at all: 400, not 422
+            where = [f"{e.get('msg', 'JSON decode error')} ({(e.get('ctx') or {}).get('error', '')}, character {e['loc'][-1]})"
+                     for e in raw]
+            return _error(400, request, "the body is not valid JSON", [field_error("body", "json", None, w) for w in where])
         return _error(422, request, f"{len(errs)} error(s) in the request", errs)
 
     @api.exception_handler(RequestRejected)
@@ -201,10 +240,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
         def tranches(self, body: TrancheRequest, request: Request):  # type: ignore[valid-type]
             rid = _rid(request)
             data = body.model_dump(mode="json")
-            errors = check_pool(data["pool"])
-            max_paths = self.rt.cfg.max_paths
-            if data.get("paths") and data["paths"] > max_paths:
-                errors.append(field_error("paths", "max", data["paths"], f"at most {max_paths} paths"))
+            errors = check_pool(data["pool"])  # the schema bounds `paths` by serving.max_paths
             if errors:
                 raise RequestRejected(errors)
             try:
@@ -258,5 +294,6 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
 
 
     api.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
+    _document_native_routes(IpriskService)
     IpriskService.add_asgi_middleware(GuardMiddleware, keys_path=str(cfg.keys_path), max_request_bytes=cfg.max_request_bytes)
     return IpriskService
