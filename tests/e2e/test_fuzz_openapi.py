@@ -9,7 +9,7 @@ operation a role may not call answers 403, which the schema documents. The one n
 expectation is explained in tests/e2e/fuzz_checks.py (schema-valid bodies that break a contract
 rule JSON Schema cannot state get 422, and only for such rules).
 
-Bounded: examples, then each operation's coverage phase once (with the first role allowed to call
+Bounded: each operation's coverage phase once (with the first role allowed to call
 it), then `EXAMPLES` generated requests per operation for each role that may call it and
 `FORBIDDEN_EXAMPLES` for each role that may not; derandomized; loopback only.
 """
