@@ -129,7 +129,8 @@ class GuardMiddleware:
             try:
                 n = int(length)
             except ValueError:
-                return await reply(400, "bad Content-Length header")
+                return await reply(400, "bad Content-Length header",
+                                   [{"path": "body", "rule": "content_length", "value": length, "message": "not a byte count"}])
             if n > max_bytes:
                 return await reply(413, f"request body of {n} bytes exceeds the limit of {max_bytes} bytes",
                                    [{"path": "body", "rule": "max_bytes", "value": n, "message": ""}])
