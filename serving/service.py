@@ -85,7 +85,7 @@ def _document_native_routes(service: Any) -> None:
                 op["responses"][415] = {"description": "Body is not JSON (by its Content-Type)", "headers": _REQUEST_ID,
                                         "content": ref}
                 op["security"] = [{_key_header.scheme_name: []}]
-                op["summary"] = f"PD only, from feature rows ({_roles(path)})"
+                op["summary"] = "PD only, from feature rows. " + _roles(path)
             return spec
 
     service.__class__ = DocumentedService
