@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -371,6 +373,25 @@ _BAD = object()
 
 
 _TEXT_NULL_WORDS = frozenset({""})
+"""Text (string / category) columns: a value is null when it is blank, i.e. `_is_null` strips it
+(Python's `str.strip()`: every character with `str.isspace()`) down to one of these words."""
+
+
+@cache
+def not_blank_pattern() -> str:
+    """The regular expression a text value matches exactly when `check_record` does not read it as
+    null (it holds a character `str.strip()` keeps), written so that Python's `re`, ECMA-262 (JSON
+    Schema's `pattern`) and Rust's `regex` (pydantic) read it alike: a negated class of `\\uXXXX`
+    ranges. Derived from `str.isspace` over all of Unicode, so it follows `_TEXT_NULL_WORDS`."""
+    codes = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    ranges: list[list[int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    parts = [f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges]
+    return "[^" + "".join(parts) + "]"
 
 
 def _is_null(v: Any, words: frozenset[str] = NULL_WORDS) -> bool:

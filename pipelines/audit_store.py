@@ -21,6 +21,8 @@ from typing import Any
 from data_contracts.errors import InputError
 
 COLUMNS = ("request_id", "recorded_at", "endpoint", "caller", "role", "inputs", "outputs", "model_versions")
+LIST_COLUMNS = ("request_id", "recorded_at", "endpoint", "caller")
+"""What `AuditLog.recent` returns per row (and `iprisk audit list` shows)."""
 
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -199,7 +201,7 @@ class AuditLog:
             return int(self._conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
 
     def recent(self, n: int = 20) -> list[tuple[str, str, str, str]]:
-        """The last `n` rows as (request_id, recorded_at, endpoint, caller)."""
+        """The last `n` rows, newest first, as `LIST_COLUMNS` (request_id, recorded_at, endpoint, caller)."""
         sql = f"SELECT request_id, recorded_at, endpoint, caller FROM decisions ORDER BY recorded_at DESC LIMIT {int(n)}"
         with self._lock:
             return [tuple(r) for r in self._conn.execute(sql).fetchall()]

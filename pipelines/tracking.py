@@ -49,11 +49,11 @@ def connect(uri: str | None = None, *, create_experiment: bool = True) -> str:
     """
     quiet_mlflow()
     uri = uri or tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     try:
+        if uri.startswith("sqlite:///"):
+            Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
         exp = mlflow.get_experiment_by_name(EXPERIMENT)
         if exp is None:
             if not create_experiment:

@@ -5,7 +5,9 @@
 - Routes in `ROUTE_ROLES` need an API key (`X-API-Key: ipr_…` or `Authorization: Bearer ipr_…`):
   no key or an unknown key → 401, a key whose role is not allowed → 403. The caller lands in
   `scope["state"]["caller"]`. Everything else (web page, health, metrics, API docs) is public.
-The key file is re-read when it changes, so `iprisk keys create` takes effect without a restart.
+- The routes BentoML answers itself (`NATIVE_ROUTES`) get the API's error body and statuses too.
+The key file is re-read when it changes (a new file, time or size), so `iprisk keys create` and
+`iprisk keys revoke` take effect at once, without a restart.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from data_contracts.application import field_error, pydantic_errors
 from pipelines.key_store import KeyStore
+
+NATIVE_ROUTES = frozenset({"/v1/pd"})
+"""Routes BentoML answers itself (`@bentoml.api`): the middleware gives their refusals the API's error
+body too: BentoML's 400 (the body does not fit the route's input model) becomes 400 when the body is
+not JSON and 422 with field errors otherwise, and a 405 gets the JSON body (its `Allow` header kept).
+They read JSON only (BentoML would pick another decoder by Content-Type): another media type → 415."""
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/v1/loans/score": frozenset({"credit_officer"}),
@@ -59,6 +68,44 @@ def _json_response(status: int, body: dict[str, Any], request_id: str, extra: li
         "type": "http.response.body", "body": payload}
 
 
+def _reshaped(status: int, raw: bytes, headers: list) -> tuple[int, dict[str, Any], list]:
+    """A native route's 400 / 405 answer → (status, the API's error body, headers to keep)."""
+    if status == 405:
+        allow = [(k, v) for k, v in headers if k.lower() == b"allow"]
+        return 405, {"error": "Method Not Allowed", "errors": []}, allow
+    try:
+        detail = json.loads(raw).get("detail")
+        errs = pydantic_errors(detail)
+    except (ValueError, AttributeError, TypeError):
+        errs = []
+    if not errs or all(e["rule"] == "json" for e in errs):  # the body is not JSON at all
+        return 400, {"error": "the body is not valid JSON", "errors": [field_error("body", "json", None, e["message"]) for e in errs]
+                     or [field_error("body", "json", None, raw.decode("utf-8", "replace")[:200])]}, []
+    return 422, {"error": f"{len(errs)} error(s) in the request", "errors": errs}, []
+
+
+def _reshaping(send: Any, rid: str) -> Any:
+    """`send` for a native route: 400 and 405 answers are held back and re-sent with the API's error body."""
+    held: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def reshape(msg):
+        if msg["type"] == "http.response.start" and msg["status"] in (400, 405):
+            held.update(msg)
+            return
+        if not held or msg["type"] != "http.response.body":
+            return await send(msg)
+        chunks.append(msg.get("body", b""))
+        if msg.get("more_body"):
+            return
+        status, body, keep = _reshaped(held["status"], b"".join(chunks), held.get("headers", []))
+        start, out = _json_response(status, {**body, "request_id": rid}, rid, keep)
+        await send(start)
+        await send(out)
+
+    return reshape
+
+
 class GuardMiddleware:
     """ASGI middleware: request id, size bound, API-key roles (see module docstring).
 
@@ -69,14 +116,14 @@ class GuardMiddleware:
         self.keys_path = Path(keys_path)
         self.max_request_bytes = int(max_request_bytes)
         self._store: KeyStore | None = None
-        self._stamp: tuple[Any, float, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     def keys(self) -> KeyStore:
         try:
             st = os.stat(self.keys_path)
-            stamp = (self.keys_path, st.st_mtime, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # the store writes a new file and renames it
         except FileNotFoundError:
-            stamp = (self.keys_path, 0.0, -1)
+            stamp = (0, 0, -1)
         if self._store is None or stamp != self._stamp:
             self._store = KeyStore(self.keys_path)
             self._stamp = stamp
@@ -102,7 +149,8 @@ class GuardMiddleware:
             try:
                 n = int(length)
             except ValueError:
-                return await reply(400, "bad Content-Length header")
+                return await reply(400, "bad Content-Length header",
+                                   [{"path": "body", "rule": "content_length", "value": length, "message": "not a byte count"}])
             if n > max_bytes:
                 return await reply(413, f"request body of {n} bytes exceeds the limit of {max_bytes} bytes",
                                    [{"path": "body", "rule": "max_bytes", "value": n, "message": ""}])
@@ -123,6 +171,11 @@ class GuardMiddleware:
                 return await reply(403, f"role '{caller.role}' may not call {path} (needs one of {sorted(roles)})")
             state["caller"] = caller
 
+        native = path.rstrip("/") in NATIVE_ROUTES
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if native and scope.get("method") == "POST" and media and media != "application/json" and not media.endswith("+json"):
+            return await reply(415, f"{path} reads a JSON body; Content-Type {media!r} is not JSON",
+                               [{"path": "body", "rule": "content_type", "value": media, "message": "send application/json"}])
         if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
             chunks, total = [], 0
             while True:
@@ -146,9 +199,11 @@ class GuardMiddleware:
                     return {"type": "http.request", "body": body, "more_body": False}
                 return await original()
 
+        out = _reshaping(send, rid) if native else send
+
         async def send_with_id(msg):
             if msg["type"] == "http.response.start":
                 msg = {**msg, "headers": [*msg.get("headers", []), rid_header]}
-            await send(msg)
+            await out(msg)
 
         return await self.app(scope, receive, send_with_id)

@@ -1,45 +1,117 @@
 """Request and response models, generated from the data contracts (never a hand-written field list).
 
-`record_model(table)` turns a contract into a pydantic model: each column's type, nullability,
-range (`ge`/`le`), pattern, allowed values (`Literal`), unit and description. These models give
-the OpenAPI document its schemas and catch type errors; the full rule set (date order, column
-order, share sums, references) is then checked by the contracts' fast validator
-(`serving.checks`).
+`record_model(table)` turns a contract into a pydantic model whose JSON Schema (the OpenAPI
+document's) says exactly what the contracts accept of one record, as far as JSON Schema can say it:
+
+- type: `integer` (any JSON number without a fraction, so 2.0 too), `number` (finite), `boolean`,
+  `date` (`format: date`, RFC 3339 full-date text only), `string`; allowed values → `enum`;
+- range: `min`/`max` → `minimum`/`maximum`;
+- text: the fast validator reads blank text (only whitespace) as null, so a text field that may not
+  be null has `minLength: 1` and a pattern only non-blank text matches: the non-blank pattern
+  (`data_contracts.validate.not_blank_pattern`), or the contract's own when it refuses blank text
+  (else both); nullable fields admit `null`;
+- the models are strict: JSON `"3"` is not an integer, `1` is not a boolean, `0` is not a date.
+
+The rules JSON Schema cannot state (date order, column order, share sums, references, unique keys)
+are then checked by the contracts' fast validator (`data_contracts.application`) and answered 422.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, with_config
+from typing_extensions import TypedDict
 
 from data_contracts import load_contract
 from data_contracts.contract import Column
+from data_contracts.validate import not_blank_pattern
+from models.portfolio import METHODS
+from pipelines.tranches_job import read_targets
 
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_TRANCHE_POINTS = 12
+"""Most attachment points a tranche request may give (so at most 11 tranches and 11 coupons)."""
+
+
+def _date_from_text(v: Any) -> Any:
+    """JSON carries a date as RFC 3339 full-date text (`YYYY-MM-DD`, what `format: date` means);
+    anything else is left as it is, for the strict date check to refuse."""
+    if isinstance(v, str) and _DATE_TEXT.fullmatch(v):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _integral(v: Any) -> Any:
+    """JSON Schema's `integer` is any number without a fractional part: 2.0 is the integer 2."""
+    if type(v) is float and v.is_integer():
+        return int(v)
+    return v
+
+
+_READERS: dict[Any, Any] = {int: BeforeValidator(_integral), dt.date: BeforeValidator(_date_from_text)}
+
+
+def json_value(typ: Any, **rules: Any) -> Any:
+    """`typ` with its constraints (`ge`, `le`, `pattern`...) and, for integers and dates, the JSON
+    reading above. The constraints come before the reading, so the JSON Schema shows them as
+    `minimum`, `maximum`... (pydantic writes constraints on a wrapped validator as unknown keys)."""
+    parts = ([Field(**rules)] if rules else []) + ([_READERS[typ]] if typ in _READERS else [])
+    return Annotated[(typ, *parts)] if parts else typ
+
+
+JsonDate = json_value(dt.date)
+Fraction = json_value(float, ge=0.0, le=1.0, allow_inf_nan=False)
+_STRICT = ConfigDict(extra="forbid", strict=True)
 _BASE_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "date": dt.date}
 
 
+@cache
+def _may_match_blank(pattern: str) -> bool:
+    """Whether a contract pattern matches some blank text (tried: the empty string, each whitespace
+    character once and twice, and all of them in a row). The shipped ones start with `^` and a
+    letter, so they state the non-blank rule themselves and the schema needs no second pattern."""
+    blanks = [c for c in map(chr, range(0x3001)) if c.isspace()]
+    probes = ["", "".join(blanks), *blanks, *(c * 2 for c in blanks)]
+    rx = re.compile(pattern)
+    return any(rx.search(b) for b in probes)
+
+
 def _field(col: Column, optional: bool = False) -> tuple[Any, Any]:
+    """The annotation and field of one column. The constraints go on the value's own type (inside
+    `Optional`), so the JSON Schema of a nullable field states them too."""
     typ: Any = Literal[tuple(col.allowed)] if col.allowed else _BASE_TYPES[col.type]
     desc = col.description + (f" [{col.unit}]" if col.unit else "")
-    kw: dict[str, Any] = {"description": desc}
+    rules: dict[str, Any] = {}
     if col.min is not None:
-        kw["ge"] = int(col.min) if col.type == "integer" else col.min
+        rules["ge"] = int(col.min) if col.type == "integer" else col.min
     if col.max is not None:
-        kw["le"] = int(col.max) if col.type == "integer" else col.max
-    if col.pattern and not col.allowed:
-        kw["pattern"] = col.pattern
+        rules["le"] = int(col.max) if col.type == "integer" else col.max
+    if col.type == "string" and not col.allowed:
+        if col.pattern:
+            rules["pattern"] = col.pattern
+        if not col.nullable:  # blank text is read as null, which this column refuses
+            rules["min_length"] = 1
+            if not col.pattern:
+                rules["pattern"] = not_blank_pattern()
+            elif _may_match_blank(col.pattern):  # both patterns, when the contract's own admits blank text
+                rules["json_schema_extra"] = {"allOf": [{"pattern": not_blank_pattern()}]}
     if col.type == "number":
-        kw["allow_inf_nan"] = False
+        rules["allow_inf_nan"] = False
+    typ = json_value(typ, **rules)
     if col.nullable or optional:
-        return Optional[typ], Field(default=None, **kw)
-    return typ, Field(..., **kw)
+        return Optional[typ], Field(default=None, description=desc)
+    return typ, Field(..., description=desc)
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 @cache
@@ -65,7 +137,7 @@ PoolLoan = record_model("pool", name="PoolLoan")
 class Application(BaseModel):
     """One loan application: the firm, the patents it pledges and the loan it asks for."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     firm: Firm  # type: ignore[valid-type]
     patents: list[Patent] = Field(..., min_length=1, description="Pledged patents (at least one)")  # type: ignore[valid-type]
     loan: Loan  # type: ignore[valid-type]
@@ -74,39 +146,67 @@ class Application(BaseModel):
 class BatchRequest(BaseModel):
     """Several applications scored together (at most `serving.max_batch`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     applications: list[Application] = Field(..., min_length=1)
 
 
 class CollateralRequest(BaseModel):
     """Patents alone, valued as collateral on `as_of` (default: today)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     patents: list[Patent] = Field(..., min_length=1)  # type: ignore[valid-type]
-    as_of: Optional[dt.date] = Field(default=None, description="Valuation date (default: today)")
+    as_of: Optional[JsonDate] = Field(default=None, description="Valuation date (default: today)")
+
+
+def _coupon_rules(max_points: int) -> list[dict[str, Any]]:
+    """What the tranche engine asks of coupons, in JSON Schema: they go with attachment points
+    (with investor-class targets the coupons are the targets file's), one per tranche."""
+    array = {"type": "array"}
+    rules: list[dict[str, Any]] = [{
+        "if": {"required": ["coupons"], "properties": {"coupons": array}},
+        "then": {"required": ["attachment_points"], "properties": {"attachment_points": array}}}]
+    for k in range(2, max_points + 1):
+        rules.append({
+            "if": {"required": ["coupons", "attachment_points"],
+                   "properties": {"coupons": array, "attachment_points": {**array, "minItems": k, "maxItems": k}}},
+            "then": {"properties": {"coupons": {"minItems": k - 1, "maxItems": k - 1}}}})
+    return rules
 
 
 class TrancheRequest(BaseModel):
     """A trust plan's pool and either attachment points or per-class targets (as `iprisk tranches`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"allOf": _coupon_rules(MAX_TRANCHE_POINTS)})
     pool: list[PoolLoan] = Field(..., min_length=1)  # type: ignore[valid-type]
-    method: Optional[Literal["lhp", "exact", "mc"]] = Field(
+    method: Optional[Literal[METHODS]] = Field(  # type: ignore[valid-type]
         default=None, description="Loss engine: large homogeneous pool, exact finite pool, or Monte Carlo (default: settings)")
-    attachment_points: Optional[list[float]] = Field(
-        default=None, min_length=2, max_length=12,
-        description="Tranche boundaries as fractions of the pool, ascending from 0 to 1 (e.g. [0, 0.05, 0.15, 1]); "
-                    "omit to size tranches to the investor-class targets")
-    coupons: Optional[list[float]] = Field(default=None, max_length=11, description="Coupon per tranche (fraction), junior first")
-    targets: Optional[dict[str, float]] = Field(
+    attachment_points: Optional[list[Fraction]] = Field(
+        default=None, min_length=2, max_length=MAX_TRANCHE_POINTS,
+        description="Tranche boundaries as fractions of the pool, strictly increasing (e.g. [0, 0.05, 0.15, 1]); "
+                    "omit to size tranches to the investor-class targets (`targets` is then ignored)")
+    coupons: Optional[list[Fraction]] = Field(
+        default=None, max_length=MAX_TRANCHE_POINTS - 1,
+        description="Coupon per tranche (fraction), junior first: one per tranche, with `attachment_points` only")
+    targets: Optional[dict[str, Fraction]] = Field(
         default=None, description="Investor class → target (fraction) overriding pipelines/tranche_targets.yaml")
-    correlation: Optional[float] = Field(default=None, ge=0.0, le=0.99, description="Asset correlation (fraction)")
-    paths: Optional[int] = Field(default=None, ge=1000, description="Monte Carlo paths (at most serving.max_paths)")
-    seed: Optional[int] = Field(default=None, ge=0, le=2**31 - 1, description="Monte Carlo seed")
+    correlation: Optional[float] = Field(default=None, ge=0.0, le=0.99, allow_inf_nan=False, description="Asset correlation (fraction)")
+    paths: Optional[json_value(int, ge=1000)] = Field(default=None, description="Monte Carlo paths (at most serving.max_paths)")
+    seed: Optional[json_value(int, ge=0, le=2**31 - 1)] = Field(default=None, description="Monte Carlo seed")
     stress: Optional[bool] = Field(
         default=None, description="Also re-price the tranches under the settings' stress scenarios (tranches.stress_scenarios)")
-    compare_methods: Optional[list[Literal["lhp", "exact", "mc"]]] = Field(
+    compare_methods: Optional[list[Literal[METHODS]]] = Field(  # type: ignore[valid-type]
         default=None, max_length=3, description="Other engines to price the same tranches with, to show how far they agree")
+
+
+def _targets_type() -> Any:
+    """Investor class → target, for the classes of pipelines/tranche_targets.yaml that have a target
+    (the most junior takes what is left and has none)."""
+    fields = {c.name: Annotated[Fraction, Field(description=f"{c.basis} target of the {c.name} class "
+                                                          f"(default {c.target:g})")]
+              for c in read_targets() if c.basis is not None}
+    td = TypedDict("InvestorTargets", fields, total=False)  # type: ignore[misc]
+    td.__doc__ = "Targets overriding pipelines/tranche_targets.yaml, by investor class (fractions)."
+    return with_config(ConfigDict(extra="forbid", strict=True))(td)
 
 
 class FieldError(BaseModel):
@@ -321,7 +421,8 @@ def application_form(max_patents: int) -> dict[str, Any]:
 
 def bounded_requests(cfg: Any) -> tuple[type[BaseModel], ...]:
     """Request models with the service's configured bounds (patents per application, batch length,
-    pool size) written into the schema, so the OpenAPI document states them."""
+    pool size, Monte Carlo paths) and the shipped investor classes written into the schema, so the
+    OpenAPI document states them."""
     patents_t = Annotated[list[Patent], Field(min_length=1, max_length=cfg.max_patents,  # type: ignore[valid-type]
                                               description=f"Pledged patents (1 to {cfg.max_patents})")]
     app = create_model("Application", __base__=Application, patents=(patents_t, ...))
@@ -332,7 +433,13 @@ def bounded_requests(cfg: Any) -> tuple[type[BaseModel], ...]:
     batch.__doc__ = BatchRequest.__doc__
     coll = create_model("CollateralRequest", __base__=CollateralRequest, patents=(patents_t, ...))
     coll.__doc__ = CollateralRequest.__doc__
-    pool = create_model("TrancheRequest", __base__=TrancheRequest, pool=(
-        Annotated[list[PoolLoan], Field(min_length=1, max_length=cfg.max_pool)], ...))  # type: ignore[valid-type]
+    tranche_fields = TrancheRequest.model_fields
+    pool = create_model(
+        "TrancheRequest", __base__=TrancheRequest,
+        pool=(Annotated[list[PoolLoan], Field(min_length=1, max_length=cfg.max_pool,  # type: ignore[valid-type]
+                                              description=f"The pool's loans (1 to {cfg.max_pool})")], ...),
+        paths=(Optional[json_value(int, ge=1000, le=cfg.max_paths)],
+               Field(default=None, description=f"Monte Carlo paths (1000 to {cfg.max_paths})")),
+        targets=(Optional[_targets_type()], Field(default=None, description=tranche_fields["targets"].description)))
     pool.__doc__ = TrancheRequest.__doc__
     return app, batch, coll, pool

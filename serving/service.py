@@ -44,7 +44,7 @@ from models.wording import explain_decision
 from pipelines.serving_config import ServingConfig
 from pipelines.tranches_job import load_settings, read_targets
 from serving import schemas
-from serving.auth import ROUTE_ROLES, GuardMiddleware
+from serving.auth import NATIVE_ROUTES, ROUTE_ROLES, GuardMiddleware
 from serving.runtime import BundleLoader, RecordNotFound, RequestRejected, Runtime, open_bundle
 
 STATIC = Path(__file__).parent / "static"
@@ -54,14 +54,53 @@ STARTUP_ERROR_FILE = "IPRISK_STARTUP_ERROR_FILE"
 log = logging.getLogger("iprisk.serving")
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (`iprisk keys create --role ROLE`)")
 _STATUS = {400: "Body is not parseable JSON", 401: "No or unknown API key", 403: "Key's role may not call this",
-           405: "Method not allowed on this path (see the Allow header)", 413: "Body too large",
-           422: "Request broke the contracts", 503: "Model registry unavailable"}
-_ERRS = {s: {"model": schemas.ErrorBody, "description": d} for s, d in _STATUS.items()}
-"""Every status an operation of the /v1 API can answer besides 200, documented per operation."""
-_GET_ERRS = {s: v for s, v in _ERRS.items() if s not in (400, 413)} | {
-    404: {"model": schemas.ErrorBody, "description": "No scored application with this request id in the audit log"}}
-"""Statuses of the read-only decision routes (no body to parse, so no 400 or 413)."""
-_REQUEST_ID = PathParam(..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Request id of the decision (its X-Request-ID)")
+           405: "Method not allowed on this path (the Allow header lists the allowed ones)", 413: "Body too large",
+           422: "Request broke the contracts (every broken rule with its path, rule and value)",
+           503: "Model registry unavailable"}
+_REQUEST_ID = {"X-Request-ID": {"description": "Request id (also `request_id` in the body and in the audit log)",
+                                "required": True, "schema": {"type": "string"}}}
+_HEADERS = {401: {"WWW-Authenticate": {"description": "How to authenticate: `ApiKey`", "required": True,
+                                       "schema": {"type": "string"}}},
+            405: {"Allow": {"description": "The methods this path allows", "required": True, "schema": {"type": "string"}}}}
+_ERRS = {200: {"headers": _REQUEST_ID},
+         **{s: {"model": schemas.ErrorBody, "description": d, "headers": {**_REQUEST_ID, **_HEADERS.get(s, {})}}
+            for s, d in _STATUS.items()}}
+"""Every status an operation of the /v1 API can answer, documented per operation with its headers.
+(A 500 is a bug: it is logged with the request id and not part of the contract.)"""
+
+
+def _document_native_routes(service: Any) -> None:
+    """BentoML writes /docs.json itself, and lists its generic statuses (400, 404, 500) for the
+    native route `POST /v1/pd`; make the entry say what the route answers (the statuses and error
+    body of the rest of the API, the guard reshapes BentoML's) and that it needs a key."""
+    base = type(service)
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+    class DocumentedService(base):  # same slots: the instance only changes class
+        __slots__ = ()
+
+        @property
+        def openapi_spec(self) -> Any:
+            spec = base.openapi_spec.fget(self)
+            for path in NATIVE_ROUTES:
+                op = spec.paths[path].post
+                op["responses"] = {200: {**op["responses"][200], "headers": _REQUEST_ID},
+                                   **{s: {**{k: v for k, v in e.items() if k != "model"}, "content": ref}
+                                      for s, e in _ERRS.items() if s != 200}}
+                op["responses"][415] = {"description": "Body is not JSON (by its Content-Type)", "headers": _REQUEST_ID,
+                                        "content": ref}
+                op["security"] = [{_key_header.scheme_name: []}]
+                op["summary"] = "PD only, from feature rows. " + _roles(path)
+            return spec
+
+    service.__class__ = DocumentedService
+_GET_ERRS = _ERRS | {
+    404: {"model": schemas.ErrorBody, "description": "No scored application with this request id in the audit log",
+          "headers": _REQUEST_ID}}
+"""Statuses of the routes that read one decision (a body sent with a GET is still measured: 400, 413)."""
+_PUBLIC_ERRS = {s: v for s, v in _ERRS.items() if s not in (401, 403, 422)}
+"""Statuses of a public read-only route (no key, no parameters)."""
+_REQUEST_ID_PATH = PathParam(..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Request id of the decision (its X-Request-ID)")
 
 
 def _roles(path: str) -> str:
@@ -106,9 +145,12 @@ def _api(cfg: ServingConfig) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errs = pydantic_errors(exc.errors())
-        if errs and all(e["rule"] == "json" for e in errs):  # the body is not JSON at all
-            return _error(400, request, "the body is not valid JSON", errs)
+        raw = exc.errors()
+        errs = pydantic_errors(raw)
+        if errs and all(e["rule"] == "json" for e in errs):  # the body is not JSON at all: 400, not 422
+            where = [f"{e.get('msg', 'JSON decode error')} ({(e.get('ctx') or {}).get('error', '')}, character {e['loc'][-1]})"
+                     for e in raw]
+            return _error(400, request, "the body is not valid JSON", [field_error("body", "json", None, w) for w in where])
         return _error(422, request, f"{len(errs)} error(s) in the request", errs)
 
     @api.exception_handler(RequestRejected)
@@ -211,21 +253,21 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                  responses=_GET_ERRS, dependencies=[Security(_key_header)], summary="One audited decision",
                  description="The application as scored, the decision as answered, its model versions, and the decision "
                              "in words. " + _roles("/v1/decisions/{request_id}"))
-        def decision_get(self, request: Request, request_id: str = _REQUEST_ID):
+        def decision_get(self, request: Request, request_id: str = _REQUEST_ID_PATH):
             rec = self.rt.decision_record(request_id)
             return _json({"request_id": _rid(request), "model_versions": rec.model_versions, "record": rec.as_dict(),
                           "narrative": explain_decision(rec.outputs, rec.inputs, self.rt.decision_config)})
 
         @api.get("/v1/decisions/{request_id}/memo", response_class=HTMLResponse, tags=["decisions"],
                  dependencies=[Security(_key_header)], summary="The decision memo for the credit file (HTML, A4)",
-                 responses={200: {"content": {"text/html": {"schema": {"type": "string"}}},
+                 responses={**_GET_ERRS,
+                            200: {**_GET_ERRS[200], "content": {"text/html": {"schema": {"type": "string"}}},
                                   "description": "One-page memo: application summary, decision and rule in words, figures, "
                                                  "reasons, collateral, model versions, request id and time. Rendered from the "
                                                  "audit record, so the same request id always gives the same bytes; print it "
-                                                 "or save it as PDF from the browser."},
-                            **_GET_ERRS},
+                                                 "or save it as PDF from the browser."}},
                  description="HTML memo of one scored application, built from its audit record. " + _roles("/v1/decisions/{request_id}/memo"))
-        def decision_memo(self, request_id: str = _REQUEST_ID):
+        def decision_memo(self, request_id: str = _REQUEST_ID_PATH):
             return HTMLResponse(self.rt.memo(self.rt.decision_record(request_id)))
 
         @api.post("/v1/decisions/{request_id}/replay", response_model=schemas.ReplayResponse, tags=["decisions"],
@@ -234,7 +276,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                   description="Re-scores the recorded application with the recorded model versions (as `iprisk audit replay`) "
                               "and lists every difference from the recorded decision; also says whether the memo is "
                               "reproduced. Nothing is written. " + _roles("/v1/decisions/{request_id}/replay"))
-        def decision_replay(self, request: Request, request_id: str = _REQUEST_ID):
+        def decision_replay(self, request: Request, request_id: str = _REQUEST_ID_PATH):
             rec = self.rt.decision_record(request_id)
             return _json({"request_id": _rid(request), "model_versions": rec.model_versions,
                           "replayed_request_id": rec.request_id, **self.rt.replay(rec)})
@@ -261,10 +303,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
         def tranches(self, body: TrancheRequest, request: Request):  # type: ignore[valid-type]
             rid = _rid(request)
             data = body.model_dump(mode="json")
-            errors = check_pool(data["pool"])
-            max_paths = self.rt.cfg.max_paths
-            if data.get("paths") and data["paths"] > max_paths:
-                errors.append(field_error("paths", "max", data["paths"], f"at most {max_paths} paths"))
+            errors = check_pool(data["pool"])  # the schema bounds `paths` by serving.max_paths
             if errors:
                 raise RequestRejected(errors)
             try:
@@ -335,7 +374,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             return FileResponse(STATIC / "fund.html")
 
         @api.get("/v1/contracts/application", response_model=schemas.ApplicationForm, tags=["contracts"],
-                 summary="The application form, from the contracts (public)",
+                 responses=_PUBLIC_ERRS, summary="The application form, from the contracts (public)",
                  description="Sections (firm, pledged patents, loan, credit enhancements) with every field's label "
                              "(the contract's description), type, unit, range, allowed values, pattern and whether it is "
                              "required, as the web page builds its form. No key needed.")
@@ -359,5 +398,6 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
 
 
     api.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
+    _document_native_routes(IpriskService)
     IpriskService.add_asgi_middleware(GuardMiddleware, keys_path=str(cfg.keys_path), max_request_bytes=cfg.max_request_bytes)
     return IpriskService

@@ -40,15 +40,28 @@ def show(request_id: str = typer.Argument(..., help="Request id (the X-Request-I
 
 
 @audit_app.command("list")
-def list_(n: int = typer.Option(20, "--last", help="How many of the latest decisions."), audit_url: Optional[str] = _URL) -> None:
-    """List the latest decisions (request id, time, endpoint, caller)."""
+def list_(n: int = typer.Option(20, "--last", min=1, help="How many of the latest decisions."),
+          as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+          audit_url: Optional[str] = _URL) -> None:
+    """List the latest decisions (request id, time, endpoint, caller), newest first."""
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("request id", "recorded at", "endpoint", "caller")
-    for row in _log(audit_url).recent(n):
-        t.add_row(*row)
-    Console().print(t)
+    from pipelines.audit_store import LIST_COLUMNS
+
+    rows = [dict(zip(LIST_COLUMNS, row)) for row in _log(audit_url).recent(n)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    t = Table(box=None, pad_edge=False)
+    # the id is what `audit show` / `audit replay` take: shown whole on one line in any terminal width
+    t.add_column("request id", no_wrap=True, min_width=32)
+    t.add_column("recorded at (UTC)", no_wrap=True)
+    t.add_column("endpoint", overflow="fold")
+    t.add_column("caller", overflow="fold")
+    for r in rows:
+        t.add_row(r["request_id"], r["recorded_at"][:19].replace("T", " "), r["endpoint"], r["caller"])
+    Console(highlight=False).print(t)
 
 
 @audit_app.command("replay")

@@ -3,6 +3,7 @@
 Builds the demo book (skipped when the same seed and size are already there), validates it, builds
 features and prints a summary, trains and registers the models (skipped when champions exist,
 unless --retrain), creates development API keys, starts the MLflow UI and then the service.
+Ctrl+C or SIGTERM stops both (`cli.processes`), so the ports are free for the next run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.app import app
+from cli.processes import Children, Stopped, stop_on_signals
 
 console = Console(highlight=False)
 
@@ -125,13 +128,23 @@ def run(
                   f"   (or: mlflow ui --backend-store-uri {tracking.tracking_uri()})")
     if not serve:
         return
-    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    ui = subprocess.Popen([mlflow_bin, "ui", "--backend-store-uri", tracking.tracking_uri(), "--host", "127.0.0.1", "--port", str(mlflow_port)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        iprisk = shutil.which("iprisk", path=str(Path(sys.executable).parent)) or "iprisk"
-        subprocess.run([iprisk, "serve", "--port", str(port)], check=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ui.terminate()
+    bin_dir = str(Path(sys.executable).parent)
+    mlflow_bin = shutil.which("mlflow", path=bin_dir) or "mlflow"
+    iprisk = shutil.which("iprisk", path=bin_dir) or "iprisk"
+    children = Children()
+    with stop_on_signals():
+        try:
+            # one worker and no job runner (GenAI jobs): a light UI that starts quickly and stops at once
+            ui_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": os.environ.get("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")}
+            children.start([mlflow_bin, "ui", "--backend-store-uri", tracking.tracking_uri(), "--host", "127.0.0.1",
+                            "--port", str(mlflow_port), "--workers", "1"], env=ui_env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            service = children.start([iprisk, "serve", "--port", str(port), "--mlflow-ui", mlflow_url])
+            rc = service.wait()
+        except Stopped as e:  # Ctrl+C or SIGTERM: the service and the MLflow UI go too
+            console.print(f"\n{e}: stopping the service and the MLflow UI")
+            rc = 128 + e.signum
+        finally:
+            children.stop()
+    if rc not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM):
+        raise typer.Exit(rc if rc > 0 else 1)

@@ -16,23 +16,18 @@ from typing import Optional
 import typer
 
 from cli.app import app
+from cli.processes import Children, Stopped, stop_on_signals
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, timeout: float, err: Path) -> bool:
+    """True once the service answers /readyz; False if it exits, refuses to start (writes `err`) or times out."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        if err.exists() and err.stat().st_size:  # the service refused to start: stop the supervisor too
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proc.poll() is not None or (err.exists() and err.stat().st_size):
             return False
         try:
             with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
@@ -80,38 +75,35 @@ def serve(
     bentoml_bin = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or "bentoml"
     cmd = [bentoml_bin, "serve", "serving.entry:IpriskService", "--host", host, "--port", str(port),
            "--working-dir", str(REPO)]
-    proc = subprocess.Popen(cmd, env=env)
-
-    def forward(sig, _frame):
-        if proc.poll() is None:
-            proc.send_signal(sig)
-
-    for s in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(s, forward)
+    children = Children()  # BentoML in its own session: Ctrl+C / SIGTERM reach this process, which stops it
+    proc, rc = None, 0
     try:
-        url = f"http://{host}:{port}"
-        if _wait_ready(proc, url, startup_timeout, err):
-            typer.echo(f"\niprisk service ready (models {_versions(url)})\n"
-                       f"  web page:  {url}/ui\n  API docs:  {url}/  (OpenAPI: {url}/v1/openapi.json)\n"
-                       f"  health:    {url}/healthz  metrics: {url}/metrics"
-                       + (f"\n  MLflow UI: {mlflow_ui}" if mlflow_ui else ""), err=False)
-            sys.stdout.flush()
-        rc = proc.wait()
+        with stop_on_signals():
+            try:
+                proc = children.start(cmd, env=env)
+                url = f"http://{host}:{port}"
+                if _wait_ready(proc, url, startup_timeout, err):
+                    typer.echo(f"\niprisk service ready (models {_versions(url)})\n"
+                               f"  web page:  {url}/ui\n  API docs:  {url}/  (OpenAPI: {url}/v1/openapi.json)\n"
+                               f"  health:    {url}/healthz  metrics: {url}/metrics"
+                               + (f"\n  MLflow UI: {mlflow_ui}" if mlflow_ui else ""), err=False)
+                    sys.stdout.flush()
+                if not (err.exists() and err.stat().st_size):  # unless it refused to start: serve until it ends
+                    rc = proc.wait()
+            except Stopped as e:
+                rc = 128 + e.signum
+            finally:
+                children.stop()
+                rc = rc or (proc.returncode if proc is not None else 0) or 0
         reason = err.read_text(encoding="utf-8").strip() if err.exists() else ""
         if reason:
             msg, _, code = reason.rpartition("\n")
             e = IpriskError(f"the service refused to start: {msg}")
             e.exit_code = int(code) if code.isdigit() else 1
             raise e
-        if rc not in (0, -signal.SIGINT, -signal.SIGTERM, 130, 143):
+        if rc not in (0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM):
             raise typer.Exit(rc if rc > 0 else 1)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         err.unlink(missing_ok=True)
 
 

@@ -63,3 +63,15 @@ def test_validate_real_polish_file_with_its_contract():
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["success"] is True
+
+
+def test_score_refuses_a_bad_applications_file_naming_the_field(tmp_path):
+    app = json.loads((REPO / "serving" / "static" / "example_application.json").read_text())
+    app["patents"][1]["claims_count"] = -3
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"applications": [app]}))
+    r = iprisk("score", "--input", str(bad), "--out", str(tmp_path / "scores.csv"), cwd=tmp_path,
+               env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'none.db'}", "IPRISK_HOME": str(tmp_path), "COLUMNS": "300"})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "applications[0].patents[1].claims_count: rule 'min', value -3" in r.stderr, r.stderr
+    assert not (tmp_path / "scores.csv").exists()

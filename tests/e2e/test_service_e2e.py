@@ -127,6 +127,25 @@ def test_audit_show_and_replay_give_the_same_result(server, apps):
     assert missing.returncode != 0 and "no decision" in missing.stderr
 
 
+def test_wrong_method_is_405_with_allow(server):
+    r = httpx.get(server.url + "/v1/loans/score", headers=server.headers("credit_officer"), timeout=30)
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["request_id"] == r.headers["x-request-id"]
+    r = httpx.get(server.url + "/v1/pd", headers=server.headers("data_scientist"), timeout=30)  # BentoML's own route
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["errors"] == []
+
+
+def test_keys_from_the_cli_take_effect_at_once(server):
+    made = _cli(server, "keys", "create", "--role", "data_scientist", "--name", "temp", "--file", str(server.keys_file))
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert httpx.get(server.url + "/v1/models", headers={"X-API-Key": key}, timeout=30).status_code == 200
+    listed = _cli(server, "keys", "list", "--file", str(server.keys_file))
+    assert "temp" in listed.stdout and key.split("_", 2)[2] not in listed.stdout
+    revoked = _cli(server, "keys", "revoke", key.split("_")[1], "--file", str(server.keys_file))
+    assert revoked.returncode == 0, revoked.stderr
+    assert httpx.get(server.url + "/v1/models", headers={"X-API-Key": key}, timeout=30).status_code == 401
+
+
 def test_health_and_metrics(server):
     for p in ("/healthz", "/readyz", "/metrics", "/docs.json", "/v1/openapi.json", "/ui"):
         assert httpx.get(server.url + p, timeout=30).status_code == 200, p
