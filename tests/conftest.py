@@ -54,6 +54,22 @@ def _env(**values: str):
                 os.environ[k] = v
 
 
+@pytest.fixture(autouse=True)
+def _restore_mlflow_uris():
+    """MLflow's tracking and registry URIs are process-wide: a test that points them at its own store
+    (a CLI run's private registry, an unreachable server) must not leave the worker's later tests on it."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri(), os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before[2] is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before[2]
+    mlflow.set_tracking_uri(before[0])
+    mlflow.set_registry_uri(before[1])
+
+
 @pytest.fixture(scope="session")
 def small_book(tmp_path_factory) -> Path:
     """A demo book of 2,500 firms (≈3,100 loans, 7 origination years) as Parquet; shared, read-only:

@@ -11,14 +11,11 @@ from pipelines import tracking
 
 
 @pytest.fixture(autouse=True)
-def _restore_mlflow(monkeypatch):
-    """connect() sets MLflow's process-wide URIs: put them back for the other tests of this process."""
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+def _fail_fast(monkeypatch):
+    """An unreachable server answers at once instead of after MLflow's retries (tests/conftest.py puts
+    the process-wide URIs that connect() sets back after each test)."""
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-    yield
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])
 
 
 def test_connect_creates_the_experiment_once(tmp_path, monkeypatch):
