@@ -7,6 +7,7 @@ validators (serving and small batches), monotone constraints, reason-code wordin
 from data_contracts.contract import (
     CONTRACTS_DIR,
     CORE_TABLES,
+    EVENT_TABLES,
     Column,
     Contract,
     core_contracts,
@@ -24,7 +25,7 @@ from data_contracts.errors import (
 )
 
 __all__ = [
-    "CONTRACTS_DIR", "CORE_TABLES", "Column", "Contract", "core_contracts", "load_contract",
+    "CONTRACTS_DIR", "CORE_TABLES", "EVENT_TABLES", "Column", "Contract", "core_contracts", "load_contract",
     "ContractError", "ContractViolation", "InputError", "IpriskError", "ModelError",
     "PortfolioError", "RegistryError", "Violation",
 ]

@@ -255,6 +255,10 @@ def _load(path: str) -> Contract:
 CORE_TABLES: tuple[str, ...] = ("firms", "patents", "loans", "pledges", "outcomes")
 """The loan book's tables, in dependency order (a table references only earlier ones)."""
 
+EVENT_TABLES: tuple[str, ...] = ("patent_citations", "patent_legal_events")
+"""Optional tables of a loan book with dated patent events; features use the events dated before a
+loan's origination (without them, the patents table's counts as of the appraisal)."""
+
 
 def core_contracts() -> dict[str, Contract]:
     """The loan book's contracts by table name, in dependency order."""

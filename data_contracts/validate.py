@@ -32,6 +32,7 @@ import pandas as pd
 
 from data_contracts.contract import (
     CORE_TABLES,
+    EVENT_TABLES,
     ColumnOrderRule,
     Contract,
     DateOrderRule,
@@ -359,7 +360,7 @@ def check_tables(tables: Mapping[str, pd.DataFrame]) -> list[Violation]:
         raise InputError(f"loan book is missing table(s) {', '.join(absent)} (needs {', '.join(CORE_TABLES)})")
     typed = _typed_tables(tables)
     out: list[Violation] = []
-    for name in (*CORE_TABLES, "ground_truth"):
+    for name in (*CORE_TABLES, *EVENT_TABLES, "ground_truth"):
         if name in tables:
             out.extend(check_frame(tables[name], load_contract(name), typed))
     return out

@@ -30,8 +30,10 @@ from data_contracts import ContractError, InputError, ModelError, load_contract
 from features.collateral_pool import pool_features
 from features.patent_indicators import (
     CitationCohorts,
+    PatentEvents,
     category_codes,
     indicator_columns,
+    patent_events,
     pledge_positions,
     pledged_patent_indicators,
     require_columns,
@@ -56,8 +58,10 @@ TABLES = ("firms", "patents", "loans", "pledges")
 class FeatureConfig:
     """Settings of the loan feature frame (section ``features`` of ``pipelines/iprisk.yaml``).
 
-    min_cohort_size: fewest patents a filing-year x IPC-section cohort needs for its own mean
-        forward citations; smaller cohorts use their section's mean (default 20).
+    min_cohort_size: fewest observations an (IPC section, age) cell needs for its own mean
+        forward citations; smaller cells use the all-section mean at that age (default 20).
+    citation_window_years: forward citations count within this many years of filing (OECD: 5),
+        and only those dated before the loan's origination (default 5).
     categorical_encoding: ``"codes"`` (float codes, LightGBM categorical) or ``"onehot"``.
     ltv_cap: largest loan-to-value reported, and the value when nothing of value is pledged (default 10).
     coverage_cap: largest coverage after enhancements reported, and the value when enhancements
@@ -65,6 +69,7 @@ class FeatureConfig:
     """
 
     min_cohort_size: int = 20
+    citation_window_years: float = 5.0
     categorical_encoding: Literal["codes", "onehot"] = "codes"
     ltv_cap: float = 10.0
     coverage_cap: float = 100.0
@@ -72,6 +77,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.categorical_encoding not in ("codes", "onehot"):
             raise ContractError(f"features: categorical_encoding must be 'codes' or 'onehot', got {self.categorical_encoding!r}")
+        if not 0 < float(self.citation_window_years) <= 30:
+            raise ContractError(f"features: citation_window_years must be in (0, 30], got {self.citation_window_years}")
         if int(self.min_cohort_size) < 1:
             raise ContractError(f"features: min_cohort_size must be >= 1, got {self.min_cohort_size}")
         if not (self.ltv_cap > 0 and self.coverage_cap > 0):
@@ -131,7 +138,7 @@ class FeatureBuilder:
     # -- scikit-learn protocol -------------------------------------------------------------
     def fit(self, tables: Tables, y=None) -> FeatureBuilder:
         patents = _table(tables, "patents")
-        self.cohorts_ = CitationCohorts.learn(patents, self.config.min_cohort_size)
+        self.cohorts_ = CitationCohorts.learn(patents, self.config.min_cohort_size, citations=tables.get("patent_citations"))
         enc = self.config.categorical_encoding
         self.specs_: tuple[FeatureSpec, ...] = feature_specs(enc)
         self.feature_names_: list[str] = [s.name for s in self.specs_]
@@ -154,9 +161,17 @@ class FeatureBuilder:
     def pledge_indicators(self, tables: Tables) -> pd.DataFrame:
         """Patent indicators per pledge, valued at origination, indexed by (loan_id, patent_id)."""
         self._check_fitted()
+        patents = _table(tables, "patents")
         return pledged_patent_indicators(
-            _table(tables, "patents"), _table(tables, "loans"), _table(tables, "pledges"), self.cohorts_
+            patents, _table(tables, "loans"), _table(tables, "pledges"), self.cohorts_,
+            events=self.events(tables, patents), citation_window_years=self.config.citation_window_years,
         )
+
+    @staticmethod
+    def events(tables: Tables, patents: pd.DataFrame) -> PatentEvents:
+        """The optional dated-event tables (``patent_citations``, ``patent_legal_events``) indexed
+        against ``patents``; indicators then use only events dated before each loan's origination."""
+        return patent_events(patents, tables.get("patent_citations"), tables.get("patent_legal_events"))
 
     def transform(self, tables: Tables) -> pd.DataFrame:
         self._check_fitted()
@@ -170,7 +185,8 @@ class FeatureBuilder:
         # pool of pledged patents, valued at each loan's origination date
         loan_pos, patent_pos = pledge_positions(patents, loans, pledges)
         origination = loans["origination_date"].to_numpy()
-        indicators = indicator_columns(patents, origination[loan_pos], self.cohorts_, rows=patent_pos)
+        indicators = indicator_columns(patents, origination[loan_pos], self.cohorts_, rows=patent_pos,
+                                       events=self.events(tables, patents), citation_window_years=cfg.citation_window_years)
         cols: dict[str, np.ndarray] = pool_features(indicators, loan_pos, n)
 
         # firm

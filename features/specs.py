@@ -184,8 +184,11 @@ _INDICATORS: tuple[_Indicator, ...] = (
     # technical
     _Indicator(
         "forward_citations_norm", "technical",
-        (_p("forward_citations"), _p("filing_date", 0), _p("ipc_main", 0)),
-        "{0}, relative to the mean of patents filed the same year in the same IPC section (1 = average)",
+        (_p("forward_citations"), _p("filing_date", 0), _p("ipc_main", 0), _p("appraisal_date", 0)),
+        "Forward citations known at the valuation date (loan origination) within 5 years of the {1} "
+        "(table patent_citations, citations dated before the valuation date; the window is shorter for younger "
+        "patents), over the mean count of patents of the same IPC section at the same age (1 = average); "
+        "without dated citations, the patents table's {0} (counted at the {3}) over the section mean at that age",
         unit="ratio",
     ),
     _Indicator("backward_citations", "technical", (_p("backward_citations"),), _IDENTITY),

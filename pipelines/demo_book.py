@@ -27,6 +27,7 @@ from models.lgd import loss_given_default, recovered_amount
 from pipelines import demo_book_priors as P
 from pipelines.demo_book_collateral import DAYS_PER_YEAR, QUALITY_REFERENCE, draw_patents
 from pipelines.demo_book_config import DemoBookConfig
+from pipelines.demo_book_events import citation_events, in_force_probability, lapse_process, legal_events
 from pipelines.demo_book_firms import draw_firms
 from pipelines.demo_book_loans import (
     DAYS_PER_MONTH,
@@ -48,9 +49,13 @@ from pipelines.demo_book_outcomes import (
 
 __all__ = ["DemoBookConfig", "GENERATOR_VERSION", "TABLES", "generate_book", "write_book", "read_manifest"]
 
-GENERATOR_VERSION = "1.0.0"
-TABLES: tuple[str, ...] = ("firms", "patents", "loans", "pledges", "outcomes", "ground_truth")
-STAGES: tuple[str, ...] = ("firms", "loan schedule", "patents", "loan terms", "defaults", "disposal", "tables")
+GENERATOR_VERSION = "1.1.0"
+TABLES: tuple[str, ...] = ("firms", "patents", "loans", "pledges", "outcomes", "ground_truth", "patent_citations",
+                           "patent_legal_events")
+# stage order; the random streams are numbered by position in STREAMS (new stages append, so older
+# stages keep their draws)
+STAGES: tuple[str, ...] = ("firms", "loan schedule", "patents", "dated events", "loan terms", "defaults", "disposal", "tables")
+STREAMS: tuple[str, ...] = ("firms", "loan schedule", "patents", "loan terms", "defaults", "disposal", "tables", "dated events")
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called once a stage has finished (``done`` of ``total`` stages)."""
 
@@ -96,7 +101,8 @@ def generate_book(
         raise InputError(f"demo book: n_firms must be at least 1, got {n_firms!r}")
     cfg = config or DemoBookConfig()
     n_firms = int(n_firms)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(len(STAGES))]
+    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
+    streams = {stage: np.random.default_rng(children[STREAMS.index(stage)]) for stage in STAGES}
     step = iter(range(1, len(STAGES) + 1))
 
     def done(stage: str) -> None:
@@ -104,27 +110,34 @@ def generate_book(
             progress(stage, next(step), len(STAGES))
 
     # firms ----------------------------------------------------------------------------------------
-    fd = draw_firms(n_firms, streams[0])
+    fd = draw_firms(n_firms, streams["firms"])
     firms = fd.frame
     done("firms")
 
     # loan schedule ----------------------------------------------------------------------------------
-    sched = schedule_loans(n_firms, cfg, streams[1])
+    sched = schedule_loans(n_firms, cfg, streams["loan schedule"])
     first_orig = np.full(n_firms, np.datetime64("NaT"), "datetime64[D]")
     first_orig[sched.firm[sched.seq == 0]] = sched.origination[sched.seq == 0]
     founding = first_orig - np.round(fd.age_at_first_loan * DAYS_PER_YEAR).astype("timedelta64[D]")
-    rng = streams[1]
+    rng = streams["loan schedule"]
     appraisal_date = sched.origination - rng.integers(7, 91, len(sched)).astype("timedelta64[D]")
     done("loan schedule")
 
     # patents ----------------------------------------------------------------------------------------
-    pd_draw = draw_patents(sched.firm, appraisal_date, firms, fd.quality, cfg, streams[2])
+    pd_draw = draw_patents(sched.firm, appraisal_date, firms, fd.quality, cfg, streams["patents"])
     pat = pd_draw.frame
     n_loans = len(sched)
     done("patents")
 
+    # dated events: citations, lawsuits, invalidation requests, lapses ------------------------------
+    rng = streams["dated events"]
+    citations = citation_events(pd_draw, rng)
+    lapse = lapse_process(pd_draw, rng)
+    legal = legal_events(pd_draw, lapse, rng)
+    done("dated events")
+
     # loan terms -------------------------------------------------------------------------------------
-    rng = streams[3]
+    rng = streams["loan terms"]
     rtype = pat["right_type"].to_numpy()
     appraised = pat["appraised_value"].to_numpy()
     cap = pd.Series(rtype).map(P.LTV_CAP_BY_TYPE).to_numpy(float)
@@ -138,7 +151,7 @@ def generate_book(
     done("loan terms")
 
     # defaults ---------------------------------------------------------------------------------------
-    rng = streams[4]
+    rng = streams["defaults"]
     x = firms.iloc[sched.firm].reset_index(drop=True)
     x["age_years"] = (sched.origination - founding[sched.firm]).astype(np.int64) / DAYS_PER_YEAR
     x["ltv"] = amount / appraised_loan
@@ -163,17 +176,35 @@ def generate_book(
     done("defaults")
 
     # disposal ---------------------------------------------------------------------------------------
-    rng = streams[5]
+    rng = streams["disposal"]
     value_loan = np.bincount(pd_draw.loan, pd_draw.true_value, n_loans)
     quality = np.bincount(pd_draw.loan, pd_draw.true_value * pd_draw.log_quality, n_loans) / value_loan - QUALITY_REFERENCE
     disp = disposal_params(quality, z, cfg)
     kept = 1.0 - (guarantee + insurance + compensation)
-    true_lgd = expected_lgd(amount, value_loan, disp, kept, cfg)
+    orig_p = sched.origination[pd_draw.loan]
+    term_days_p = (sched.term_months * DAYS_PER_MONTH)[pd_draw.loan]
+
+    def surviving(u: float, t: float) -> np.ndarray:
+        """Share of each loan's true value in force when a default at fraction u of the term recovers t years later."""
+        when = orig_p + np.round(u * term_days_p + t * DAYS_PER_YEAR).astype("timedelta64[D]")
+        alive = np.bincount(pd_draw.loan, pd_draw.true_value * in_force_probability(pd_draw, lapse, when), n_loans)
+        return alive / value_loan
+
+    true_lgd = expected_lgd(amount, value_loan, disp, kept, cfg, surviving=surviving)
+    mean_workout = cfg.recovery_years_min + (cfg.recovery_years_max - cfg.recovery_years_min) * RECOVERY_BETA[0] / sum(RECOVERY_BETA)
+    horizon_p = orig_p + np.round(term_days_p + mean_workout * DAYS_PER_YEAR).astype("timedelta64[D]")
+    true_in_force = np.bincount(pd_draw.loan, pd_draw.true_value * in_force_probability(pd_draw, lapse, horizon_p), n_loans) / value_loan
     sold = rng.random(n_loans) < disp.p_sold
     fraction = rng.beta(disp.a, disp.b)
     years = cfg.recovery_years_min + (cfg.recovery_years_max - cfg.recovery_years_min) * rng.beta(*RECOVERY_BETA, n_loans)
     rec_days = np.maximum(np.round(years * DAYS_PER_YEAR), 1).astype(np.int64)
-    sale_price = np.round(np.where(sold, fraction * value_loan, 0.0), 2)
+    # the sale happens at the recovery date: rights that lapsed, were invalidated or expired by then fetch nothing
+    sale_day = (sched.origination + default_days + rec_days.astype("timedelta64[D]"))[pd_draw.loan]
+    ended = lapse.ended_date
+    in_force = (np.isnat(ended) | (ended > sale_day)) & (pat["expiry_date"].to_numpy("datetime64[D]") > sale_day)
+    value_at_sale = np.bincount(pd_draw.loan, pd_draw.true_value * in_force, n_loans)
+    sold &= value_at_sale > 0  # nothing left in force: nothing to sell
+    sale_price = np.round(np.where(sold, fraction * value_at_sale, 0.0), 2)
     lgd = loss_given_default(amount, sale_price, rec_days / DAYS_PER_YEAR, cfg.discount_rate, guarantee, insurance, compensation)
     recovered = np.round(recovered_amount(amount, lgd), 2)
     default_date = sched.origination + default_days
@@ -239,9 +270,19 @@ def generate_book(
             "loan_id": loan_ids,
             "true_pd": true_pd[sel],
             "true_expected_lgd": true_lgd[sel],
+            "true_in_force_share": np.clip(true_in_force[sel], 0.0, 1.0),
             "systematic_factor": z[sel],
         }
     )
+    kept_rows = np.flatnonzero(pkeep)
+    row_id = np.full(len(pkeep), None, dtype=object)
+    row_id[kept_rows] = pd_draw.patent_id[kept_rows]
+    cit = citations[pkeep[citations["row"].to_numpy()]]
+    cit = cit.assign(patent_id=row_id[cit["row"].to_numpy()]).sort_values(["patent_id", "citation_date"], kind="stable")
+    cit["citation_date"] = _dates(cit["citation_date"].to_numpy()).to_numpy()
+    leg = legal[pkeep[legal["row"].to_numpy()]]
+    leg = leg.assign(patent_id=row_id[leg["row"].to_numpy()]).sort_values(["patent_id", "event_date"], kind="stable")
+    leg["event_date"] = _dates(leg["event_date"].to_numpy()).to_numpy()
     tables = {
         "firms": _shape("firms", firms_out),
         "patents": _shape("patents", patents_out),
@@ -249,6 +290,8 @@ def generate_book(
         "pledges": _shape("pledges", pledges_out),
         "outcomes": _shape("outcomes", outcomes_out),
         "ground_truth": _shape("ground_truth", truth_out),
+        "patent_citations": _shape("patent_citations", cit),
+        "patent_legal_events": _shape("patent_legal_events", leg),
     }
     done("tables")
     return tables

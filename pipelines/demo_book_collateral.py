@@ -35,6 +35,14 @@ class PatentDraw:
     true_value: np.ndarray
     log_quality: np.ndarray
     patent_id: np.ndarray
+    theta: np.ndarray
+    """Latent technical quality per patent (drives the dated events' rates)."""
+    citation_rate: np.ndarray
+    """Forward-citation intensity mu per patent (citations by age a: Poisson mu * a**1.1, gamma-mixed
+    before conditioning on the count at appraisal)."""
+    self_citation_p: np.ndarray
+    """Probability that a forward citation of the patent comes from its owner."""
+    sector: np.ndarray
 
 
 def _pick_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -135,11 +143,13 @@ def draw_patents(
     jurisdictions = np.minimum(1 + rng.binomial(family - 1, 0.7), 100)
     scope = np.where(des, 1, np.minimum(1 + rng.poisson(1.2 * np.exp(0.2 * theta)), 50))
     fwd_rate = np.array([0.6, 0.15, 0.02])[rtype]
-    forward = np.minimum(_nbinom(rng, fwd_rate * age_years**1.1 * np.exp(0.5 * theta), 0.8), 10_000)
+    fwd_mu = fwd_rate * np.exp(0.5 * theta)
+    forward = np.minimum(_nbinom(rng, fwd_mu * age_years**P.CITATION_AGE_POWER, 0.8), 10_000)
     backward = np.minimum(_nbinom(rng, np.array([8.0, 4.0, 1.0])[rtype], 2.0), 2000)
     npl_mean = np.where(inv, np.where(sector == "biotech_pharma", 6.0, 1.5), np.where(um, 0.2, 0.0)) * np.exp(0.3 * theta)
     npl = np.minimum(rng.poisson(npl_mean), 2000)
-    self_cites = rng.binomial(forward, rng.beta(1.2, 5.0, n))
+    self_p = rng.beta(1.2, 5.0, n)
+    self_cites = rng.binomial(forward, self_p)
     self_share = np.where(forward > 0, self_cites / np.maximum(forward, 1), 0.0)
     co_owners = rng.choice(4, size=n, p=[0.86, 0.10, 0.03, 0.01])
     transfers = np.minimum(rng.poisson(0.12, n), 50)
@@ -210,4 +220,5 @@ def draw_patents(
         }
     )
     return PatentDraw(frame=frame, loan=loan, true_value=true_value, log_quality=log_q,
-                      patent_id=patent_numbers(filing, rtype))
+                      patent_id=patent_numbers(filing, rtype), theta=theta, citation_rate=fwd_mu,
+                      self_citation_p=self_p, sector=sector)

@@ -120,3 +120,30 @@ FUND_SCHEMES_BY_REGION: dict[str, tuple[tuple[str, float], ...]] = {
     "shandong": (("weihai", 1.0),),
 }
 FUND_SCHEMES_OTHER: tuple[tuple[str, float], ...] = (("city_40", 0.5), ("city_50", 0.5))
+
+# --- dated events and the lapse process (docs/demo-data.md, "Dated events") ----------------------
+# The register snapshot the event tables are cut at: events up to this date are recorded, later ones
+# are not (so a recent loan's patents carry citations and lapses dated after its origination).
+EVENT_SNAPSHOT = "2025-12-31"
+# Forward citations arrive as a Poisson process with cumulative intensity mu * age**CITATION_AGE_POWER
+# (age in years since filing), so the count by the appraisal date keeps its negative-binomial law.
+CITATION_AGE_POWER = 1.1
+# Lawsuits and invalidation requests recorded before the appraisal are dated uniformly between filing
+# (grant for invalidation) and the appraisal; later ones arrive at these yearly rates x e^{0.5 theta}
+# (assumption: of the order of the snapshot counts spread over a patent's first years).
+LITIGATION_RATE_PER_YEAR = 0.008
+INVALIDATION_RATE_PER_YEAR = 0.005
+# Lapse (a right ended by unpaid annual fees) after the appraisal: hazard per year
+# lambda_type * exp(LAPSE_AGE_SLOPE * age) * sector factor * exp(-LAPSE_QUALITY_SLOPE * (log quality - QUALITY_REFERENCE))
+# (assumption: annual fees rise with age, valuable rights are renewed — Pakes & Schankerman [D]; the
+# levels give roughly 30-40% of inventions and 55-65% of utility models ending before their term, in the
+# range of CNIPA's renewal statistics, where fewer than half of domestic inventions reach year 10).
+LAPSE_BASE_HAZARD: dict[str, float] = {"invention": 0.020, "utility_model": 0.060, "design": 0.070}
+LAPSE_AGE_SLOPE = 0.10
+LAPSE_QUALITY_SLOPE = 0.8
+LAPSE_LATE_FEE_FACTOR = 1.3  # per late maintenance fee: a sign the owner hesitates to renew
+# Sectors with short technology cycles let rights go sooner (assumption).
+LAPSE_SECTOR_FACTOR: dict[str, float] = {
+    "ai_software": 1.6, "electronics_semiconductors": 1.3, "information_telecom": 1.3, "biotech_pharma": 0.6,
+    "medical_devices": 0.8, "new_materials": 1.0, "advanced_manufacturing": 1.0, "new_energy": 1.0,
+}

@@ -16,13 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from data_contracts import CORE_TABLES, Contract, InputError, load_contract
+from data_contracts import CORE_TABLES, EVENT_TABLES, Contract, InputError, load_contract
 from data_contracts.contract import SourceFormat
 from data_contracts.frames import coerce_frame
 
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".arff")
-BOOK_TABLES: tuple[str, ...] = (*CORE_TABLES, "ground_truth")
-"""Tables of a loan-book directory; ground_truth is optional (only the demo book has it)."""
+BOOK_TABLES: tuple[str, ...] = (*CORE_TABLES, *EVENT_TABLES, "ground_truth")
+"""Tables of a loan-book directory; the dated-event tables and ground_truth are optional (the demo
+book has them)."""
 
 _ATTRIBUTE = re.compile(
     r"""^@attribute\s+('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s{]+)\s*(.*)$""", re.IGNORECASE

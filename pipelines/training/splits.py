@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from data_contracts.contract import EVENT_TABLES
 from data_contracts.errors import InputError, ModelError
 
 
@@ -54,6 +55,9 @@ def subset_book(tables: Mapping[str, pd.DataFrame], loan_ids: pd.Index) -> dict[
     patents = tables["patents"][tables["patents"]["patent_id"].isin(pledges["patent_id"])]
     firms = tables["firms"][tables["firms"]["firm_id"].isin(loans["firm_id"])]
     out = {"firms": firms, "patents": patents, "loans": loans, "pledges": pledges}
+    for events in EVENT_TABLES:  # dated patent events, for the pledged patents
+        if events in tables:
+            out[events] = tables[events][tables[events]["patent_id"].isin(patents["patent_id"])]
     for extra in ("outcomes", "ground_truth"):
         if extra in tables:
             out[extra] = tables[extra][tables[extra]["loan_id"].isin(loan_ids)]

@@ -112,6 +112,7 @@ def make_book(n_firms: int = 6, seed: int = 0) -> dict[str, pd.DataFrame]:
     })
     ground_truth = pd.DataFrame({
         "loan_id": lid, "true_pd": rng.uniform(0.001, 0.3, n), "true_expected_lgd": rng.uniform(0.2, 0.8, n),
+        "true_in_force_share": rng.uniform(0.5, 1.0, n),
         "systematic_factor": rng.normal(0, 1, n),
     })
     return {"firms": firms, "patents": patents, "loans": loans, "pledges": pledges,

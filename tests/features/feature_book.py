@@ -134,4 +134,8 @@ def single_request(tables: dict[str, pd.DataFrame], loan_id: str) -> dict[str, p
     pledges = tables["pledges"][tables["pledges"]["loan_id"] == loan_id]
     patents = tables["patents"][tables["patents"]["patent_id"].isin(pledges["patent_id"])]
     firms = tables["firms"][tables["firms"]["firm_id"].isin(loans["firm_id"])]
-    return {"firms": firms.copy(), "patents": patents.copy(), "loans": loans.copy(), "pledges": pledges.copy()}
+    out = {"firms": firms.copy(), "patents": patents.copy(), "loans": loans.copy(), "pledges": pledges.copy()}
+    for events in ("patent_citations", "patent_legal_events"):  # a request may carry the patents' dated events
+        if events in tables:
+            out[events] = tables[events][tables[events]["patent_id"].isin(patents["patent_id"])].copy()
+    return out

@@ -66,27 +66,36 @@ def test_remaining_life_is_floored_at_zero_after_expiry(book, cohorts):
     assert (late["remaining_life_share"] == 0).all()
 
 
-def test_forward_citations_average_one_within_each_kept_cohort(book, cohorts, ind):
-    p = book["patents"]
-    key = list(zip(p["filing_date"].dt.year, p["ipc_main"].str[0]))
-    kept = [k in cohorts.year_section_means for k in key]
-    assert any(kept)
-    df = pd.DataFrame({"key": key, "kept": kept, "norm": ind["forward_citations_norm"].to_numpy()})
-    means = df[df["kept"]].groupby("key")["norm"].mean()
-    np.testing.assert_allclose(means, 1.0)
+def _aged(book, ages, per_year, ipc):
+    """Patents with appraisal ages ``ages`` and exactly ``per_year`` citations a year (a stationary process)."""
+    p = pd.concat([book["patents"]] * (len(ages) // len(book["patents"]) + 1), ignore_index=True).head(len(ages)).copy()
+    p["filing_date"] = pd.Series(pd.Timestamp("2010-01-01"), index=p.index).astype(p["filing_date"].dtype)
+    p["appraisal_date"] = (p["filing_date"] + pd.to_timedelta(np.asarray(ages) * 365.25, unit="D")).astype(p["appraisal_date"].dtype)
+    p["forward_citations"] = pd.Series(np.rint(per_year * np.asarray(ages)), index=p.index).astype(p["forward_citations"].dtype)
+    p["ipc_main"] = pd.Series(ipc, index=p.index, dtype=p["ipc_main"].dtype)
+    p["patent_id"] = [f"CN{i:010d}" for i in range(len(p))]
+    return p
 
 
-def test_unseen_cohorts_fall_back_to_section_then_global_mean(book):
+def test_forward_citations_are_compared_with_their_section_at_the_same_age(book):
+    ages = np.tile(np.linspace(1.0, 12.0, 45), 6)
+    ipc = np.where(np.arange(len(ages)) % 2 == 0, "A61K", "G06F")
+    per_year = np.where(ipc == "A61K", 40.0, 10.0)
+    p = _aged(book, ages, per_year, ipc)
+    cohorts = CitationCohorts.learn(p, min_cohort_size=2)  # 3 patents per (section, 0.25-year age) cell
+    # valued at its appraisal date, every patent is exactly average for its section and age:
+    # the normalised count neither grows with age nor carries the section's citation rate
+    out = patent_indicators(p, pd.Series(p["appraisal_date"].to_numpy(), index=p["patent_id"]), cohorts)
+    np.testing.assert_allclose(out["forward_citations_norm"], 1.0, rtol=0.15)
+    assert cohorts.expected(["A61K"], [8.0])[0] > 3 * cohorts.expected(["G06F"], [8.0])[0]
+
+
+def test_unseen_sections_use_the_all_section_curve_and_young_patents_the_one_year_value(book):
     cohorts = CitationCohorts.learn(book["patents"], min_cohort_size=5)
-    p = book["patents"].head(2).copy()
-    p["filing_date"] = pd.to_datetime(["1985-03-01", "1985-03-01"]).astype(p["filing_date"].dtype)
-    p["ipc_main"] = pd.Series(["A01B", "Z99Z"], index=p.index, dtype=p["ipc_main"].dtype)
-    p["expiry_date"] = p["filing_date"] + pd.Timedelta(days=7305)
-    p["grant_date"] = p["filing_date"] + pd.Timedelta(days=400)
-    out = patent_indicators(p, AS_OF, cohorts)
-    fc = p["forward_citations"].to_numpy(dtype=float)
-    np.testing.assert_allclose(out["forward_citations_norm"].iloc[0], fc[0] / cohorts.section_means["A"])
-    np.testing.assert_allclose(out["forward_citations_norm"].iloc[1], fc[1] / cohorts.global_mean)
+    g = np.asarray(cohorts.global_curve)
+    np.testing.assert_allclose(cohorts.expected(["Z99Z"], [6.0]), g[int(6.0 / 0.25) - 1])
+    np.testing.assert_allclose(cohorts.expected(["G06F"], [0.3]), cohorts.expected(["G06F"], [1.0]))
+    assert (np.diff(g) >= 0).all() and (g > 0).all()
 
 
 def test_as_of_series_is_aligned_by_patent_id(book, cohorts):
