@@ -155,6 +155,10 @@ class CollateralScoreConfig:
     ltv_ceiling: float = 0.50
     ltv_scale_by_score: bool = True
     ltv_min_multiplier: float = 0.5
+    # lapse (models/pledge_survival.py): the LGD values the pledge at its expected in-force share at
+    # term + workout; the LTV and limit may do the same
+    lapse_in_lgd: bool = True
+    ltv_on_surviving_value: bool = False
 
     def __post_init__(self) -> None:
         bad = []

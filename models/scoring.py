@@ -40,6 +40,7 @@ from models.decision import (
 )
 from models.explain import ExplanationConfig, counterfactual_amount
 from models.lgd import discount_factor
+from models.pledge_survival import in_force_probability, in_force_share_by_loan
 
 RECOVERY_GROUPS = ("legal", "technical", "economic")
 """Feature groups the recovery model learns from: the collateral only (plus the sector), so LGD
@@ -93,6 +94,8 @@ class ScoringBundle:
     scorecard: Any | None = None
     versions: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    survival_model: Any | None = None
+    """Patent survival model for the lapse effect (None: the statutory fallback, models/pledge_survival.py)."""
 
     def __post_init__(self) -> None:
         self.specs_ = {s.name: s for s in feature_specs()}
@@ -114,9 +117,9 @@ class ScoringBundle:
         """The PD-only path: PD (n,) for a feature frame."""
         return self.pd_model.predict_pd(features[list(self.pd_model.feature_names_)])
 
-    def collateral_table(self, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    def collateral_table(self, tables: Mapping[str, pd.DataFrame], ind: pd.DataFrame | None = None) -> pd.DataFrame:
         """One row per pledge: loan_id, patent_id, right_type, appraised_value and the 0–100 scores."""
-        ind = self.feature_builder.pledge_indicators(tables)
+        ind = self.feature_builder.pledge_indicators(tables) if ind is None else ind
         scores = patent_value_scores(ind, self.policy.collateral)
         out = scores.reset_index()
         pat = tables["patents"].set_index("patent_id")
@@ -124,10 +127,21 @@ class ScoringBundle:
         out["appraised_value"] = ind["appraised_value"].to_numpy(float)
         return out
 
-    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None):
+    def in_force_share(self, ind: pd.DataFrame, loans: pd.DataFrame, nodes: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(value-weighted probability (n,) that each loan's pledged rights are in force at term +
+        expected workout, the probability per pledge in ``ind``'s order); ``nodes``: the recovery
+        model's disposal nodes, in ``loans``' order."""
+        horizon = pd.Series(loans["term_months"].to_numpy(float) / 12.0 + nodes[2].mean(axis=1), index=loans.index)
+        loan_of = ind.index.get_level_values("loan_id")
+        p = in_force_probability(ind, horizon.reindex(loan_of).to_numpy(float), self.survival_model)
+        share = in_force_share_by_loan(loan_of, ind["appraised_value"].to_numpy(float), p)
+        return share.reindex(loans.index).fillna(1.0).to_numpy(float), p
+
+    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None, value: np.ndarray | None = None):
         R = X[list(self.recovery_model.feature_names_in_)]
+        value = X["total_appraised_value"].to_numpy(float) if value is None else value
         return self.recovery_model.lgd_function(
-            R, X["total_appraised_value"].to_numpy(float), loans["guarantee_share"].to_numpy(float),
+            R, value, loans["guarantee_share"].to_numpy(float),
             loans["insurance_share"].to_numpy(float), loans["compensation_share"].to_numpy(float), self.policy.discount_rate,
             nodes=nodes,
         )
@@ -144,17 +158,22 @@ class ScoringBundle:
         p = expit(contrib.to_numpy().sum(axis=1)) if contrib is not None else self.pd_model.predict_pd(Xp)
         amount = loans["amount"].to_numpy(float)
         value = X["total_appraised_value"].to_numpy(float)
-        coll = self.collateral_table(tables)
+        ind = self.feature_builder.pledge_indicators(tables)
+        coll = self.collateral_table(tables, ind)
         caps = ltv_caps_by_loan(coll["loan_id"], coll["right_type"], coll["value_score"], coll["appraised_value"], pol.collateral)
         cap = caps.reindex(X.index).fillna(0.0).to_numpy(float)
         nodes = self.recovery_model.disposal_nodes(X[list(self.recovery_model.feature_names_in_)])
-        lgd_fn = self._lgd_function(X, loans, nodes)
+        # lapse: the pledge counts at its expected in-force value at term + workout (docs/collateral.md)
+        share, coll["in_force_probability"] = self.in_force_share(ind, loans, nodes)
+        surviving = value * share
+        lgd_fn = self._lgd_function(X, loans, nodes, surviving if pol.collateral.lapse_in_lgd else value)
+        lending_value = surviving if pol.collateral.ltv_on_surviving_value else value
         lgd = lgd_fn(amount)
         el = expected_loss(p, lgd, amount)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ltv = np.where(value > 0, amount / np.where(value > 0, value, 1.0), np.inf)
+            ltv = np.where(lending_value > 0, amount / np.where(lending_value > 0, lending_value, 1.0), np.inf)
         grade = assign_grade(p, pol.master_scale)
-        limit = max_loan_amount(p, lgd_fn, value, cap, pol.limits)
+        limit = max_loan_amount(p, lgd_fn, lending_value, cap, pol.limits)
         price = risk_based_price(p, lgd, loans["term_months"].to_numpy(float), pol.pricing)
         rec = recommend(p, p * lgd, ltv, cap, grade, pol.decision)
         frame = pd.DataFrame({
@@ -264,7 +283,8 @@ class ScoringBundle:
                     "legal_score": r["legal_score"], "technical_score": r["technical_score"],
                     "economic_score": r["economic_score"], "value_score": r["value_score"],
                     "appraised_value": r["appraised_value"],
-                    "expected_liquidation_value": r["appraised_value"] * liq[i],
+                    "expected_liquidation_value": r["appraised_value"] * liq[i] * r["in_force_probability"],
+                    "in_force_probability": r["in_force_probability"],
                 } for r in pledged.to_dict(orient="records")],
             })
         return out

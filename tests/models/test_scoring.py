@@ -28,12 +28,16 @@ def book(trained):
 def _one(book: dict, loan_id: str) -> dict[str, pd.DataFrame]:
     loans = book["loans"][book["loans"]["loan_id"] == loan_id]
     pledges = book["pledges"][book["pledges"]["loan_id"] == loan_id]
-    return {
+    out = {
         "firms": book["firms"][book["firms"]["firm_id"].isin(loans["firm_id"])].copy(),
         "patents": book["patents"][book["patents"]["patent_id"].isin(pledges["patent_id"])].copy(),
         "loans": loans.copy(),
         "pledges": pledges.copy(),
     }
+    for events in ("patent_citations", "patent_legal_events"):  # the pledged patents' dated events
+        if events in book:
+            out[events] = book[events][book[events]["patent_id"].isin(pledges["patent_id"])].copy()
+    return out
 
 
 @pytest.fixture(scope="module")
