@@ -1,6 +1,9 @@
 """Benchmark of the loan feature frame: fit + transform on a ~100k-loan book, and single requests.
 
 Run: .venv/bin/python bench/bench_features.py [--firms 80000] [--seed 7] [--requests 200]
+     .venv/bin/python bench/bench_features.py --psi [--firms 8000] — only the population stability of
+     the citation features between the fit years and the test year (out-of-time split of training;
+     the builder fitted on the fit years, with the book's dated events)
 
 Uses `pipelines.demo_book.generate_book(firms, seed)` when it exists (80,000 firms ≈ 100k loans),
 otherwise the tests' hand-made maker (`tests/features/feature_book.make_tables`) with 1.25 loans per
@@ -47,12 +50,36 @@ def _timed(fn):
     return out, seconds, peak / 2**20
 
 
+def _psi(firms: int, seed: int) -> None:
+    import pandas as pd
+
+    from features import FeatureBuilder
+    from models import metrics as M
+    from pipelines.training.splits import TrainConfig, subset_book, year_split
+
+    book = _book(firms, seed)
+    loans = book["loans"]
+    train, valid, test, years = year_split(loans, TrainConfig())
+    fit = train | valid
+    b = FeatureBuilder().fit(subset_book(book, pd.Index(loans.loc[fit, "loan_id"])))
+    X = b.transform(book).reindex(loans["loan_id"])
+    print(f"PSI fit years → test year {years} ({int(fit.sum()):,} → {int(test.sum()):,} loans); dated events: "
+          f"{[t for t in ('patent_citations', 'patent_legal_events') if t in book]}")
+    for c in X.columns:
+        if "citation" in c:
+            print(f"  {c:42s} {M.psi(X[c].to_numpy()[fit], X[c].to_numpy()[test], bins=10):.4f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--firms", type=int, default=80_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--requests", type=int, default=200, help="single requests to time")
+    ap.add_argument("--psi", action="store_true", help="print the PSI of the citation features between fit and test years, then stop")
     args = ap.parse_args(argv)
+    if args.psi:
+        _psi(args.firms, args.seed)
+        return
 
     import pandas as pd
 
