@@ -42,6 +42,10 @@ def print_gate(decisions: list[dict], out: Console | None = None) -> None:
         champ = f"champion v{d['champion_version']} {fmt(d['champion_metric'])}" if d["champion_version"] else "no champion"
         target.print(f"  {d['model']} v{d['version']}: [{colour}]{d['decision']}[/] — {d['metric']} {fmt(d['challenger_metric'])} vs {champ}; {d['reason']}",
                       soft_wrap=True)
+    from pipelines.training.gate import no_champion_advice
+
+    for line in no_champion_advice(decisions):
+        target.print(f"  [bold yellow]no champion:[/] {line}", soft_wrap=True)
 
 
 def _seeds(text: str | None) -> list[int] | None:
