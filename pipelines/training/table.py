@@ -29,7 +29,7 @@ from pipelines import registry
 from pipelines import report as R
 from pipelines import tracking as T
 from pipelines.pyfunc_models import PDPyfunc, ScorecardPyfunc
-from pipelines.readers import read_table
+from pipelines.readers import read_raw, read_table
 from pipelines.training.book import ProgressFn
 from pipelines.training.configs import load_training_settings
 from pipelines.training.evaluation import direction_metrics, evidence_records, grade_table, pd_metrics
@@ -73,9 +73,20 @@ def features_and_target(df: pd.DataFrame, contract: Contract, target: str, sourc
     return df[feats].astype("float64"), y.to_numpy().astype(int)
 
 
+def check_columns(path: str | Path, contract: Contract, role: str) -> None:
+    """The file's columns are the contract's, no more and no fewer (rule 'columns_match')."""
+    have = [str(c) for c in read_raw(path, contract.source_format).columns]
+    want = [c.source_name or c.name for c in contract.columns]
+    missing, extra = [c for c in want if c not in set(have)], [c for c in have if c not in set(want)]
+    if missing or extra:
+        raise InputError(f"{role} file {Path(path).name}: columns do not match contract '{contract.table}' (rule 'columns_match'): "
+                         f"missing {missing[:5]}{' …' if len(missing) > 5 else ''}, unexpected {extra[:5]}{' …' if len(extra) > 5 else ''}")
+
+
 def checked_file(path: str | Path, contract: Contract, contract_path: str | Path, report_dir: Path, role: str) -> tuple[pd.DataFrame, Any]:
     """``path`` validated against the contract (violations name the file), read into its types; and its report."""
     name = Path(path).name
+    check_columns(path, contract, role)
     validation = validate_file(path, contract_path, report_dir)
     try:
         validation.raise_on_violations()

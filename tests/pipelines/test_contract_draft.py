@@ -107,8 +107,13 @@ def test_bad_inputs_are_one_clear_line_and_register_nothing(files, registry_env,
     d, _, out = files
     wrong = bank_table(300, 4).drop(columns=["cash ratio"])
     wrong.to_csv(tmp_path / "other.csv", index=False)
-    with pytest.raises(ContractViolation, match=r"test file other.csv does not match contract 'bank_2023': bank_2023.cash_ratio"):
+    with pytest.raises(InputError, match=r"test file other.csv: columns do not match contract 'bank_2023' \(rule 'columns_match'\): "
+                                         r"missing \['cash ratio'\]"):
         train_table(d / "bank_2023.csv", out, test_file=tmp_path / "other.csv", out_dir=tmp_path / "a")
+    broken = bank_table(300, 4).assign(employees=-5)  # a range the contract refuses
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    with pytest.raises(ContractViolation, match=r"test file broken.csv does not match contract 'bank_2023': bank_2023.employees"):
+        train_table(d / "bank_2023.csv", out, test_file=tmp_path / "broken.csv", out_dir=tmp_path / "c")
     few = bank_table(1500, 1)
     few["default"] = 0
     few.loc[:4, "default"] = 1
