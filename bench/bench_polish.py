@@ -1,10 +1,14 @@
 """5-fold stratified CV AUC on the Polish bankruptcy data (year 1, UCI 365): PDModel with the
-product's default settings, plain LightGBM defaults, and the WoE scorecard; with fit times.
+product's default settings (pipelines/iprisk.yaml, risk-direction policy included), plain
+LightGBM defaults, and the WoE scorecard, on the same folds of split seeds 7, 0 and 1; the
+direction-evidence table of the hand-written contract; PDModel under the policies contract /
+supported / none on the same folds; and ``--halves``: ``iprisk train --test`` on one half of the
+firms, tested on the other.
 
-Run: .venv/bin/python bench/bench_polish.py [--k 5] [--seeds 7,0,1] [--only pd,lgbm,scorecard] [--speed]
+Run: .venv/bin/python bench/bench_polish.py [--k 5] [--seeds 7,0,1] [--only pd,lgbm,scorecard,policies,halves] [--speed]
 Reads ../shared/data/polish_bankruptcy/1year.arff (read-only); columns mapped by the contract.
-The first PDModel line (5-fold, seed 7, ``PDModel(monotone_constraints=…, random_state=7)``) is the
-figure ``iprisk train --cv 5`` prints as cv_auc_mean. Also prints predict_pd / contributions
+The PDModel line of seed 7 is the figure ``iprisk train --cv 5`` prints as cv_auc_mean (``--cv 5
+--cv-seeds 7,0,1`` prints all three and their mean). Also prints predict_pd / contributions
 latency for 1 and 10,000 rows. ``--speed`` also times one fit of each model on a synthetic
 loan-book-sized frame (100k x 60, fitted like the training job: 80k rows, validation year of 10k).
 """
@@ -53,9 +57,62 @@ class PlainLGBM:
 
 
 def _scorecard(directions):
-    from models.scorecard import Scorecard, ScorecardConfig
+    from models.scorecard import Scorecard
+    from pipelines.training.configs import load_training_settings
 
-    return Scorecard(ScorecardConfig(), monotone_constraints=directions)
+    s = load_training_settings()
+    return Scorecard(s.scorecard, monotone_constraints=directions, direction_policy=s.directions)
+
+
+def product_pd(directions, seed: int, policy: str | None = None):
+    """PDModel exactly as pipelines/training/table.py builds it (settings file), policy overridable."""
+    from dataclasses import replace
+
+    from models.pd_model import PDModel
+    from pipelines.training.configs import load_training_settings
+
+    s = load_training_settings()
+    pol = s.directions if policy is None else replace(s.directions, policy=policy)
+    return PDModel(s.pd_model, monotone_constraints=directions, random_state=seed, direction_policy=pol)
+
+
+def evidence_table(X, y, directions) -> None:
+    from models.direction_evidence import direction_evidence
+    from pipelines.training.configs import load_training_settings
+
+    ev = direction_evidence(X, y, directions, load_training_settings().directions)
+    print("Direction evidence, hand-written contract (all rows):")
+    print(ev.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
+
+
+def halves(seed: int = 7) -> None:
+    """Split the ARFF file's firms in two stratified halves (two ARFF files), then
+    ``train_table(half A, --test half B)`` with a private registry; prints the test figures."""
+    import os
+    import tempfile
+
+    from sklearn.model_selection import train_test_split
+
+    lines = DATA.read_text(encoding="utf-8", errors="replace").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().lower() == "@data")
+    rows = [line for line in lines[at + 1:] if line.strip() and not line.startswith("%")]
+    labels = [r.rsplit(",", 1)[1].strip() for r in rows]
+    a, b = train_test_split(rows, test_size=0.5, stratify=labels, random_state=seed)
+    tmp = Path(tempfile.mkdtemp(prefix="polish-halves-"))
+    for name, part in (("half_a.arff", a), ("half_b.arff", b)):
+        (tmp / name).write_text("\n".join(lines[: at + 1] + part) + "\n", encoding="utf-8")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlruns.db'}"
+    os.environ["IPRISK_HOME"] = str(tmp)
+    from pipelines.training import train_table
+
+    r = train_table(tmp / "half_a.arff", ROOT / "data_contracts" / "polish_bankruptcy.yaml", test_file=tmp / "half_b.arff",
+                    out_dir=tmp / "out", promote=False)
+    t = r["test"]
+    print(f"--test halves (seed {seed}): train {r['rows']:,} rows / {r['defaults']} defaults, test {r['test_rows']:,} / "
+          f"{r['test_defaults']}: test.auc {t['auc']:.4f} (scorecard {t['scorecard.auc']:.4f}); mean PD {t['mean_pd']:.4f} vs "
+          f"default rate {t['default_rate']:.4f} [{t['default_rate_lo95']:.4f}, {t['default_rate_hi95']:.4f}], in interval "
+          f"{bool(t['mean_pd_in_interval'])}; Jeffreys pass share {t['jeffreys_pass_share']:.2f}; PSI of the score {t['psi_score']:.4f}",
+          flush=True)
 
 
 def book_sized(n: int = 100_000, p: int = 60, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
@@ -110,35 +167,49 @@ def latency(model, X: pd.DataFrame) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--seeds", default="7", help="comma-separated CV split seeds (7 = the training job's)")
-    ap.add_argument("--only", default="pd,lgbm,scorecard")
+    ap.add_argument("--seeds", default="7,0,1", help="comma-separated CV split seeds (7 = the training job's)")
+    ap.add_argument("--only", default="pd,lgbm,scorecard,policies,halves")
     ap.add_argument("--speed", action="store_true", help="also time fits on a 100k x 60 synthetic frame")
     args = ap.parse_args()
 
     from models.metrics import cross_validated_auc
-    from models.pd_model import PDModel, PDModelConfig
 
     X, y, directions = load_polish()
+    only = args.only.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
     print(f"Polish 1year: {len(y)} rows, {int(y.sum())} defaults, {X.shape[1]} features; risk directions {directions}")
+    if "policies" in only:
+        evidence_table(X, y, directions)
     candidates = {
-        "pd": ("PDModel (defaults)", None),
-        "lgbm": ("LightGBM plain defaults", PlainLGBM),
-        "scorecard": ("Scorecard (defaults)", lambda: _scorecard(directions)),
+        "pd": ("PDModel (product defaults)", lambda s: product_pd(directions, s)),
+        "lgbm": ("LightGBM plain defaults", lambda s: PlainLGBM()),
+        "scorecard": ("Scorecard (defaults)", lambda s: _scorecard(directions)),
     }
-    for key in args.only.split(","):
+    if "policies" in only:
+        from pipelines.training.configs import load_training_settings
+
+        default = load_training_settings().directions.policy
+        print(f"policy {default} (the settings' default) is the 'PDModel (product defaults)' line; the others:")
+        for pol in (p for p in ("contract", "supported", "none") if p != default):
+            candidates[f"policy_{pol}"] = (f"PDModel policy {pol}", lambda s, p=pol: product_pd(directions, s, p))
+    keys = [k for k in candidates if k in only or (k.startswith("policy_") and "policies" in only)]
+    for key in keys:
         name, factory = candidates[key]
-        for seed in (int(s) for s in args.seeds.split(",")):
-            if key == "pd":  # exactly as pipelines/training/table.py: default config, random_state = CV seed
-                factory = lambda s=seed: PDModel(monotone_constraints=directions, random_state=s)  # noqa: E731
+        means = []
+        for seed in seeds:
             t = time.perf_counter()
-            mean, std, per = cross_validated_auc(factory, X, y, k=args.k, seed=seed)
+            mean, std, per = cross_validated_auc(lambda f=factory, s=seed: f(s), X, y, k=args.k, seed=seed)
             dt = time.perf_counter() - t
+            means.append(mean)
             folds = " ".join(f"{a:.4f}" for a in per)
             print(f"{name:28s} seed {seed}: {args.k}-fold AUC {mean:.4f} ± {std:.4f}  [{folds}]  "
                   f"CV time {dt:5.1f} s ({dt / args.k:4.1f} s per fit)", flush=True)
-    if "pd" in args.only.split(","):
+        print(f"{name:28s} mean over seeds {','.join(map(str, seeds))}: {np.mean(means):.4f}", flush=True)
+    if "halves" in only:
+        halves()
+    if "latency" in only:
         t = time.perf_counter()
-        m = PDModel(PDModelConfig(), monotone_constraints=directions, random_state=7).fit(X, y)
+        m = product_pd(directions, 7).fit(X, y)
         print(f"PDModel (defaults) fit on all {len(y):,} rows: {time.perf_counter() - t:.1f} s, "
               f"{len(m.boosters_)} booster(s) x {m.best_iteration_} rounds", flush=True)
         latency(m, X)

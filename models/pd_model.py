@@ -41,6 +41,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from data_contracts.errors import ModelError
 from models.calibration import AffineCalibrator, LogOddsClassifierMixin
+from models.direction_evidence import DirectionPolicy, choose_directions
 
 SYNTHETIC_OPS = ("ratio", "difference", "product")
 SMALL_BATCH = 2048
@@ -130,11 +131,15 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         −1 (must not raise PD) or 0; e.g. ``contract.risk_directions()``. Names absent from the
         training frame are ignored (listed in ``unused_constraints_``).
     random_state : seed overriding ``config.seed`` when given.
+    direction_policy : :class:`~models.direction_evidence.DirectionPolicy` or None. None enforces
+        every given direction (no evidence computed); otherwise the directions are tested on the
+        training rows and the policy chooses which are enforced (``direction_evidence_``).
 
     Fitted attributes
     -----------------
     ``feature_names_`` (input columns, in order), ``n_features_in_``, ``classes_`` = [0, 1],
-    ``monotone_constraints_`` (applied, name → sign), ``unused_constraints_``,
+    ``monotone_constraints_`` (applied, name → sign), ``unused_constraints_``, ``direction_evidence_``
+    (per stated direction: contract vs data, evidence, enforced; None without a policy),
     ``synthetic_features_`` (tuples (name, left, right, op)), ``boosters_`` (LightGBM boosters),
     ``best_iterations_`` (per member; ``best_iteration_`` their mean), ``calibrator_`` (:class:`AffineCalibrator`), ``n_defaults_``,
     ``feature_importances_`` (gain per input feature, synthetic gain split between its parents).
@@ -145,10 +150,12 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         config: PDModelConfig | None = None,
         monotone_constraints: Mapping[str, int] | None = None,
         random_state: int | None = None,
+        direction_policy: DirectionPolicy | None = None,
     ):
         self.config = config
         self.monotone_constraints = monotone_constraints
         self.random_state = random_state
+        self.direction_policy = direction_policy
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(
@@ -177,7 +184,7 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         if (X_valid is None) != (y_valid is None):
             raise ModelError("PDModel.fit: give both X_valid and y_valid, or neither")
 
-        self._set_constraints(cfg)
+        self._set_constraints(cfg, X, yy)
         self.synthetic_features_ = self._choose_synthetic(Xf, yy, cfg)
         Z = self._design(Xf)
         params = self._params(cfg)
@@ -277,11 +284,15 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             p["monotone_constraints_method"] = cfg.monotone_constraints_method
         return p
 
-    def _set_constraints(self, cfg: PDModelConfig) -> None:
+    def _set_constraints(self, cfg: PDModelConfig, X: pd.DataFrame, y: np.ndarray) -> None:
+        """The monotone constraints this fit enforces: the given directions, tested on the training
+        rows and chosen by ``direction_policy`` when one is set (see models/direction_evidence.py)."""
         given = dict(self.monotone_constraints or {}) if cfg.use_monotone_constraints else {}
         bad = {k: v for k, v in given.items() if v not in (-1, 0, 1)}
         if bad:
             raise ModelError(f"PDModel: monotone constraints must be +1, -1 or 0; got {bad}")
+        given, self.direction_evidence_ = choose_directions(X.set_axis(self.feature_names_, axis=1), y, given,
+                                                            self.direction_policy)
         names = set(self.feature_names_)
         self.monotone_constraints_ = {k: int(v) for k, v in given.items() if k in names and v != 0}
         self.unused_constraints_ = sorted(k for k in given if k not in names)

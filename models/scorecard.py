@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from data_contracts.errors import ModelError
 from models.calibration import LogOddsClassifierMixin
+from models.direction_evidence import DirectionPolicy, choose_directions
 
 TRENDS = {1: "ascending", -1: "descending", 0: "auto_asc_desc"}
 
@@ -67,18 +68,23 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     monotone_constraints : mapping feature name → +1 / −1 / 0 risk direction (e.g.
         ``contract.risk_directions()``), turned into explicit monotonic event-rate trends;
         absent features get "auto_asc_desc".
+    direction_policy : :class:`~models.direction_evidence.DirectionPolicy` or None: which given
+        directions become explicit trends after testing them on the training rows (None = all);
+        the others get "auto_asc_desc".
 
     Fitted attributes
     -----------------
     ``feature_names_`` (input columns), ``features_`` (kept in the regression), ``dropped_``
     (name → reason), ``information_values_``, ``trends_`` (name → optbinning trend), ``binning_process_``,
-    ``coef_`` (name → coefficient on WoE), ``intercept_``, ``factor_``, ``offset_``,
+    ``direction_evidence_`` (None without a policy), ``coef_`` (name → coefficient on WoE), ``intercept_``, ``factor_``, ``offset_``,
     ``points_table_`` (feature, bin, count, event_rate, woe, points), ``best_points_`` (name → max points).
     """
 
-    def __init__(self, config: ScorecardConfig | None = None, monotone_constraints: Mapping[str, int] | None = None):
+    def __init__(self, config: ScorecardConfig | None = None, monotone_constraints: Mapping[str, int] | None = None,
+                 direction_policy: DirectionPolicy | None = None):
         self.config = config
         self.monotone_constraints = monotone_constraints
+        self.direction_policy = direction_policy
 
     def fit(self, X: pd.DataFrame, y: Any) -> Scorecard:
         """Learn from ``X`` (n, p) numeric frame and ``y`` (n,) 0/1 default flags."""
@@ -109,6 +115,7 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         bad = {k: v for k, v in signs.items() if v not in (-1, 0, 1)}
         if bad:
             raise ModelError(f"Scorecard: monotone trends must be +1, -1 or 0; got {bad}")
+        signs, self.direction_evidence_ = choose_directions(Xf, yy, signs, self.direction_policy)
         self.trends_ = {n: TRENDS[int(signs.get(n, 0))] for n in self.feature_names_}
         fit_params = {n: {"monotonic_trend": t} for n, t in self.trends_.items()}
         self.binning_process_ = BinningProcess(

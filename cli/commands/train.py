@@ -42,6 +42,35 @@ def print_gate(decisions: list[dict], out: Console | None = None) -> None:
         champ = f"champion v{d['champion_version']} {fmt(d['champion_metric'])}" if d["champion_version"] else "no champion"
         target.print(f"  {d['model']} v{d['version']}: [{colour}]{d['decision']}[/] — {d['metric']} {fmt(d['challenger_metric'])} vs {champ}; {d['reason']}",
                       soft_wrap=True)
+    from pipelines.training.gate import no_champion_advice
+
+    for line in no_champion_advice(decisions):
+        target.print(f"  [bold yellow]no champion:[/] {line}", soft_wrap=True)
+
+
+def _seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        from data_contracts.errors import InputError
+
+        raise InputError(f"--cv-seeds {text!r}: give whole numbers separated by commas, e.g. 7,0,1") from None
+
+
+def print_directions(result: dict, out: Console | None = None) -> None:
+    """The risk directions: how many were enforced under the policy, and every contradiction."""
+    target = out if out is not None else console
+    ev = result.get("direction_evidence") or []
+    if not ev:
+        return
+    enforced = sum(r["enforced"] for r in ev)
+    target.print(f"[bold]Risk directions[/] (policy {result.get('direction_policy')}): {enforced} of {len(ev)} stated directions enforced; "
+                 f"{sum(r['verdict'] == 'supported' for r in ev)} supported by the data, "
+                 f"{sum(r['verdict'] in ('contradicted', 'rejected') for r in ev)} contradicted")
+    for line in result.get("contradictions", []):
+        target.print(f"  [yellow]contradiction[/] {line}", soft_wrap=True)
 
 
 @app.command()
@@ -51,6 +80,10 @@ def train(
     contract: Optional[Path] = typer.Option(None, "--contract", help="Contract YAML describing your own table (bring-your-own-data)."),
     target: Optional[str] = typer.Option(None, "--target", help="Target column of your own table (default: the contract's target)."),
     cv: Optional[int] = typer.Option(None, "--cv", min=2, max=20, help="Also report K-fold cross-validated AUC (own table)."),
+    cv_seeds: Optional[str] = typer.Option(None, "--cv-seeds", help="Comma-separated split seeds for --cv, e.g. 7,0,1 "
+                                                                     "(default: the train section's seed); the mean over seeds is reported."),
+    test: Optional[Path] = typer.Option(None, "--test", help="A separate file of the same contract (another year, another bank): "
+                                                             "train on all of --data, evaluate here (test.auc, calibration, PSI)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the validation report (default: a temporary folder; "
                                                                "it is logged to MLflow either way)."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Log the run but register nothing and run no gate."),
@@ -70,8 +103,14 @@ def train(
                 from data_contracts.errors import InputError
 
                 raise InputError(f"{data} is a file: give its contract with --contract FILE (e.g. data_contracts/polish_bankruptcy.yaml)")
-            result = train_table(data, contract, target, cv=cv, out_dir=out, progress=step, promote=not no_promote)
+            result = train_table(data, contract, target, cv=cv, cv_seeds=_seeds(cv_seeds), test_file=test, out_dir=out,
+                                 progress=step, promote=not no_promote)
         else:
+            if test is not None or cv_seeds is not None:
+                from data_contracts.errors import InputError
+
+                raise InputError(f"{data}: --test and --cv-seeds apply to a firm-level table with --contract, not to a loan book "
+                                 "(a loan book is tested out of time on its latest year)")
             result = train_book(data, out_dir=out, progress=step, promote=not no_promote)
         if step:
             step("done")
@@ -79,8 +118,10 @@ def train(
         if prog:
             prog.stop()
     if as_json:
-        keep = ("kind", "table", "auc", "cv_auc_mean", "cv_auc_std", "cv_auc_folds", "scorecard_auc", "scorecard_cv_auc_mean", "scorecard_cv_auc_std",
-                "oracle_auc", "run_id", "tracking_uri", "registered_versions", "gate", "report", "report_json", "seconds", "rows", "defaults", "metrics")
+        keep = ("kind", "table", "auc", "cv_auc_mean", "cv_auc_std", "cv_auc_folds", "cv_auc_by_seed", "scorecard_auc", "scorecard_cv_auc_mean",
+                "scorecard_cv_auc_std", "scorecard_cv_auc_by_seed", "test", "test_rows", "test_defaults", "direction_policy",
+                "direction_evidence", "contradictions", "oracle_auc", "run_id", "tracking_uri", "registered_versions", "gate",
+                "report", "report_json", "seconds", "rows", "defaults", "metrics")
         typer.echo(to_json({k: result[k] for k in keep if k in result}))
         return
     m = result["metrics"]
@@ -94,12 +135,23 @@ def train(
     if "cv_auc_mean" in result:
         t.add_row("cv auc (mean ± sd)", f"{result['cv_auc_mean']:.4f} ± {result['cv_auc_std']:.4f}",
                   f"{result.get('scorecard_cv_auc_mean', float('nan')):.4f} ± {result.get('scorecard_cv_auc_std', float('nan')):.4f}")
+    if "cv_auc_by_seed" in result and len(result["cv_auc_by_seed"]) > 1:
+        for seed, v in result["cv_auc_by_seed"].items():
+            t.add_row(f"cv auc, split seed {seed}", f"{v:.4f}", f"{result['scorecard_cv_auc_by_seed'][seed]:.4f}")
+    if "test" in result:
+        tm = result["test"]
+        t.add_row(f"test.auc ({result['test_rows']:,} rows, {result['test_defaults']} defaults)", f"{tm['auc']:.4f}",
+                  f"{tm.get('scorecard.auc', float('nan')):.4f}")
+        t.add_row("test mean PD vs default rate [95%]", f"{tm['mean_pd']:.4f} vs {tm['default_rate']:.4f} "
+                  f"[{tm['default_rate_lo95']:.4f}, {tm['default_rate_hi95']:.4f}]", "")
+        t.add_row("test PSI of the score (data → test)", f"{tm['psi_score']:.4f}", "")
     if result.get("oracle_auc"):
         t.add_row("oracle auc (true PD)", f"{result['oracle_auc']:.4f}", "")
     for k in ("lgd_mae", "lgd_bias", "mean_expected_lgd", "mean_realised_lgd"):
         if f"recovery.{k}" in m:
             t.add_row(f"recovery {k}", f"{m[f'recovery.{k}']:.4f}", "")
     console.print(t)
+    print_directions(result)
     if result.get("gate"):
         print_gate(result["gate"])
     console.print(f"validation report: {result['report']}\nMLflow: {result['tracking_uri']} (run {result['run_id']}); {result['seconds']} s")

@@ -23,6 +23,7 @@ from data_contracts import ModelError, core_contracts
 from data_contracts.errors import InputError
 from features import FeatureBuilder, feature_specs, monotone_constraints
 from models import metrics as M
+from models.direction_evidence import describe_contradictions
 from models.pd_model import PDModel
 from models.recovery import RecoveryModel
 from models.scorecard import Scorecard
@@ -33,12 +34,12 @@ from pipelines import tracking as T
 from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
 from pipelines.readers import read_book
 from pipelines.training.configs import TrainingSettings, load_training_settings
-from pipelines.training.evaluation import grade_table, pd_metrics, psi_table
+from pipelines.training.evaluation import direction_metrics, evidence_records, grade_table, pd_metrics, psi_table
 from pipelines.training.gate import book_champion_metrics, register_and_gate
 from pipelines.training.lgd_targets import lgd_eval, recovery_frame
 from pipelines.training.mlflow_run import log_training_run
 from pipelines.training.provenance import fingerprint
-from pipelines.training.report_sections import book_sections
+from pipelines.training.report_sections import book_sections, direction_section
 from pipelines.training.splits import check_target, subset_book, year_split
 from pipelines.validation_job import ValidationReport, validate_book
 
@@ -97,10 +98,11 @@ def fit_models(b: BookData, s: TrainingSettings, say: ProgressFn) -> BookModels:
     """PD (early-stopped and calibrated on the validation year), scorecard and recovery model."""
     X_tr, X_va = b.X[b.train], b.X[b.valid]
     say(f"fitting the PD model on {int(b.train.sum()):,} loans (early stopping on {int(b.valid.sum()):,})")
-    pd_model = PDModel(s.pd_model, monotone_constraints=b.directions, random_state=s.train.seed).fit(
-        X_tr, b.y[b.train], X_va, b.y[b.valid])
+    pd_model = PDModel(s.pd_model, monotone_constraints=b.directions, random_state=s.train.seed,
+                       direction_policy=s.directions).fit(X_tr, b.y[b.train], X_va, b.y[b.valid])
     say("fitting the WoE scorecard")
-    scorecard = Scorecard(s.scorecard, monotone_constraints=b.directions).fit(pd.concat([X_tr, X_va]), b.y[b.fit_rows])
+    scorecard = Scorecard(s.scorecard, monotone_constraints=b.directions, direction_policy=s.directions).fit(
+        pd.concat([X_tr, X_va]), b.y[b.fit_rows])
     say("fitting the recovery model on defaulted loans")
     rec_cols = recovery_feature_names(list(b.X.columns), {sp.name: sp for sp in feature_specs()})
     rec = recovery_frame(b.loans, b.outcomes, b.X, b.fit_rows, rec_cols)
@@ -120,6 +122,7 @@ def evaluate(b: BookData, m: BookModels, s: TrainingSettings) -> dict[str, Any]:
     metrics["pd.psi_score"] = M.psi(p_fit, p_te, bins=s.train.psi_bins)
     metrics["pd.train_auc"] = M.auc(b.y[b.fit_rows], p_fit)
     metrics["pd.best_iteration"] = float(getattr(m.pd_model, "best_iteration_", np.nan) or np.nan)
+    metrics |= direction_metrics(m.pd_model.direction_evidence_)
     oracle = None
     if "ground_truth" in b.tables:
         gt = b.tables["ground_truth"].set_index("loan_id").reindex(b.loans["loan_id"])
@@ -170,11 +173,16 @@ def train_book(
 
     say("writing the validation report")
     y_te = b.y[b.test]
+    evidence = m.pd_model.direction_evidence_
+    contradictions = describe_contradictions(evidence) if evidence is not None else []
     sections = book_sections(y_te, ev["p_te"], ev["sc_te"], ev["oracle"], metrics, ev["jeffreys"], ev["grades"], ev["psi"],
                              ev["lgd"], validation, b.test_years)
+    sections.append(direction_section(evidence, s.directions.policy, contradictions))
     rows = {"train": int(b.train.sum()), "validation": int(b.valid.sum()), "test": int(b.test.sum())}
     html_path, json_path, _ = R.write_report(out_dir / "report", "iprisk validation report — loan book", sections,
-                                             {"test_years": b.test_years, "rows": rows, "metrics": metrics})
+                                             {"test_years": b.test_years, "rows": rows, "metrics": metrics,
+                                              "direction_policy": s.directions.policy,
+                                              "direction_evidence": evidence_records(evidence), "contradictions": contradictions})
 
     say("logging to MLflow")
     contracts = {t: c.version for t, c in core_contracts().items()}
@@ -182,7 +190,9 @@ def train_book(
     run = log_training_run(
         experiment_id, "book",
         tags={"iprisk.kind": "book", "data.path": str(data_dir.resolve()), "data.fingerprint": data_fingerprint,
-              **{f"contract.{t}": v for t, v in contracts.items()}},
+              **{f"contract.{t}": v for t, v in contracts.items()}, "directions.policy": s.directions.policy,
+              **{f"direction.{r['feature']}": r["verdict"] for r in evidence_records(evidence)
+                 if r["verdict"] in ("contradicted", "rejected")}},
         params={f"train.{k}": v for k, v in asdict(s.train).items()} | {
             "pd.params": str(m.pd_model.get_params())[:500], "n_features": b.X.shape[1],
             "test_years": ",".join(map(str, b.test_years))},
@@ -209,6 +219,9 @@ def train_book(
         "auc": metrics["pd.auc"],
         "scorecard_auc": metrics["scorecard.auc"],
         "oracle_auc": metrics.get("oracle.auc"),
+        "direction_policy": s.directions.policy,
+        "direction_evidence": evidence_records(evidence),
+        "contradictions": contradictions,
         "metrics": metrics,
         "report": str(html_path),
         "report_json": str(json_path),

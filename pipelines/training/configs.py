@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from features import FeatureConfig
 from models.decision import MasterScale
+from models.direction_evidence import DirectionPolicy
 from models.pd_model import PDModelConfig
 from models.recovery import RecoveryConfig
 from models.scorecard import ScorecardConfig
@@ -16,8 +17,9 @@ from pipelines.training.splits import TrainConfig
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Sections train, gate, master_scale, features, pd_model, scorecard, recovery and the
-    recoveries' discount rate (recovery_arithmetic)."""
+    """Sections train, gate, master_scale, features, pd_model, scorecard, recovery, the
+    recoveries' discount rate (recovery_arithmetic) and which risk directions are enforced
+    (risk_directions)."""
 
     train: TrainConfig
     gate: GateConfig
@@ -27,6 +29,7 @@ class TrainingSettings:
     scorecard: ScorecardConfig
     recovery: RecoveryConfig
     discount_rate: float
+    directions: DirectionPolicy
 
 
 def load_training_settings() -> TrainingSettings:
@@ -39,4 +42,5 @@ def load_training_settings() -> TrainingSettings:
         scorecard=load_section("scorecard", ScorecardConfig),
         recovery=load_section("recovery", RecoveryConfig),
         discount_rate=recovery_discount_rate(),
+        directions=load_section("risk_directions", DirectionPolicy),
     )

@@ -1,6 +1,9 @@
-"""How good a PD is on one test set: discrimination, calibration per grade, stability."""
+"""How good a PD is on one test set: discrimination, calibration per grade, stability; and the
+risk directions' evidence in the forms the report, MLflow and the CLI use."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,3 +62,22 @@ def psi_table(train: pd.DataFrame, test: pd.DataFrame, bins: int) -> pd.Series:
         if len(a) > 1 and len(b) > 1 and np.nanstd(a) > 0:
             out[c] = M.psi(a, b, bins=bins)
     return pd.Series(out, dtype=float).sort_values(ascending=False)
+
+
+def direction_metrics(evidence: pd.DataFrame | None) -> dict[str, float]:
+    """Counts of the direction evidence for MLflow: stated, enforced, contradicted, rejected."""
+    if evidence is None:
+        return {}
+    v = evidence["verdict"]
+    return {"directions.stated": float(len(evidence)), "directions.enforced": float(evidence["enforced"].sum()),
+            "directions.contradicted": float((v == "contradicted").sum()), "directions.rejected": float((v == "rejected").sum())}
+
+
+def evidence_records(evidence: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The evidence table as JSON-ready rows (directions as words)."""
+    if evidence is None:
+        return []
+    word = {1: "riskier", -1: "safer", 0: "no clear direction"}
+    return [{"feature": r.feature, "contract": word[r.contract], "data": word[r.data], "spearman_rho": round(float(r.rho), 4),
+             "n": int(r.n), "p_supported": float(r.p_supported), "p_contradicted": float(r.p_contradicted),
+             "verdict": r.verdict, "enforced": bool(r.enforced), "flag": bool(r.flag)} for r in evidence.itertuples()]

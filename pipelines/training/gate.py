@@ -113,3 +113,23 @@ def table_champion_metrics(X_te: pd.DataFrame, y_te: np.ndarray) -> ChampionMetr
         return {"auc": M.auc(y_te, est.predict_pd(X_te[list(est.feature_names_)]))}
 
     return score
+
+
+def no_champion_advice(decisions: list[Any]) -> list[str]:
+    """What to do, in plain words, when a PD candidate failed its checks and no champion serves.
+
+    ``decisions``: gate verdicts (GateDecision or their dicts). One line per PD-role model left
+    without a champion; recalibration is offered where calibration in the large is the only failure."""
+    out = []
+    for d in decisions:
+        g = d if isinstance(d, dict) else d.__dict__
+        if not str(g["model"]).startswith(("iprisk-pd", "iprisk-scorecard")) or g["decision"] != "rejected" or g["champion_version"]:
+            continue
+        if "mean predicted PD" in g["reason"]:
+            how = ("calibration in the large is the only failure: recalibrate the intercept on the latest labelled year "
+                   "and train again, or promote by hand with a recorded reason")
+        else:
+            how = "more data (defaults) would help; or promote by hand with a recorded reason"
+        out.append(f"{g['model']} has no champion: v{g['version']} failed the checks ({g['reason']}); {how}: "
+                   f"`iprisk promote {g['model']} {g['version']} --reason \"…\" --force`")
+    return out

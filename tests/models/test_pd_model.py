@@ -158,7 +158,7 @@ def test_refuses_one_class_and_too_few_defaults(book):
 def test_random_state_overrides_seed_and_sklearn_params(book):
     m = PDModel(FAST, monotone_constraints=DIRECTIONS, random_state=9)
     assert m.config_dict()["seed"] == 9
-    assert set(m.get_params()) == {"config", "monotone_constraints", "random_state"}
+    assert set(m.get_params()) == {"config", "monotone_constraints", "random_state", "direction_policy"}
 
 
 def _read_polish() -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:

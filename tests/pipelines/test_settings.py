@@ -10,6 +10,7 @@ import pytest
 from features import FeatureConfig
 from models.collateral import CollateralScoreConfig
 from models.decision import DecisionConfig, LimitsConfig, MasterScale, PricingConfig
+from models.direction_evidence import DirectionPolicy
 from models.explain import ExplanationConfig
 from models.lgd import RecoveryArithmetic
 from models.pd_model import PDModelConfig
@@ -32,6 +33,7 @@ CONFIGS = {
     "decision": DecisionConfig, "explanations": ExplanationConfig, "recovery": RecoveryConfig, "pd_model": PDModelConfig,
     "scorecard": ScorecardConfig, "tranches": TrancheSettings, "train": TrainConfig, "gate": GateConfig,
     "demo_book": DemoBookConfig, "patent_survival": SurvivalTrainConfig, "registers": IngestConfig,
+    "risk_directions": DirectionPolicy,
 }
 
 
