@@ -54,6 +54,14 @@ def _env(**values: str):
                 os.environ[k] = v
 
 
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n 2 --dist loadgroup`, a module without an `xdist_group` is its own group, so its
+    module-scoped fixtures (a CLI run, a fitted model, a cluster) are built once, not once per worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture(autouse=True)
 def _restore_mlflow_uris():
     """MLflow's tracking and registry URIs are process-wide: a test that points them at its own store
