@@ -171,6 +171,11 @@ class GuardMiddleware:
                 return await reply(403, f"role '{caller.role}' may not call {path} (needs one of {sorted(roles)})")
             state["caller"] = caller
 
+        if any(ord(c) < 32 or ord(c) == 127 for c in path):
+            # BentoML's outer router cannot match such a path (its mount pattern stops at a newline) and
+            # would answer a bare text/plain 404: answer the API's documented JSON 404 instead
+            return await reply(404, "no such resource: the path holds control characters",
+                               [{"path": "path", "rule": "printable", "value": path[:200], "message": ""}])
         native = path.rstrip("/") in NATIVE_ROUTES
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if native and scope.get("method") == "POST" and media and media != "application/json" and not media.endswith("+json"):

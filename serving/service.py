@@ -103,6 +103,21 @@ _PUBLIC_ERRS = {s: v for s, v in _ERRS.items() if s not in (401, 403, 422)}
 _REQUEST_ID_PATH = PathParam(..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Request id of the decision (its X-Request-ID)")
 
 
+def _DAY_QUERY(description: str):
+    """A day in a query string: ISO 8601 `YYYY-MM-DD` only (pydantic's lax date would read `0` as 1970-01-01)."""
+    return Query(description=description, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"})
+
+
+def _day(name: str, value: str | None) -> dt.date | None:
+    """`value` of query parameter `name` as a date; a day that does not exist (2024-02-30) is a 422."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise RequestRejected([field_error(f"query.{name}", "date", value, "not a calendar day (YYYY-MM-DD)")]) from None
+
+
 def _roles(path: str) -> str:
     return "Roles: " + ", ".join(sorted(ROUTE_ROLES[path])) + "."
 
@@ -241,8 +256,9 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
                           scope: Annotated[Literal["mine", "all"], Query(description="mine: the caller's decisions; all: everyone's")] = "mine",
                           limit: Annotated[int, Query(ge=1, le=100, description="Rows per page")] = 20,
                           offset: Annotated[int, Query(ge=0, le=10**9, description="Rows to skip")] = 0,
-                          since: Annotated[Optional[dt.date], Query(description="From this day (UTC), inclusive")] = None,
-                          until: Annotated[Optional[dt.date], Query(description="Up to this day (UTC), inclusive")] = None):
+                          since: Annotated[Optional[str], _DAY_QUERY("From this day (UTC), inclusive")] = None,
+                          until: Annotated[Optional[str], _DAY_QUERY("Up to this day (UTC), inclusive")] = None):
+            since, until = _day("since", since), _day("until", until)
             caller = _caller(request)
             who = None if scope == "all" else (caller.name if caller else "")
             end = None if until is None or until >= dt.date.max else (until + dt.timedelta(days=1)).isoformat()
@@ -258,7 +274,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             return _json({"request_id": _rid(request), "model_versions": rec.model_versions, "record": rec.as_dict(),
                           "narrative": explain_decision(rec.outputs, rec.inputs, self.rt.decision_config)})
 
-        @api.get("/v1/decisions/{request_id}/memo", response_class=HTMLResponse, tags=["decisions"],
+        @api.get("/v1/decisions/{request_id}/memo", response_model=None, tags=["decisions"],
                  dependencies=[Security(_key_header)], summary="The decision memo for the credit file (HTML, A4)",
                  responses={**_GET_ERRS,
                             200: {**_GET_ERRS[200], "content": {"text/html": {"schema": {"type": "string"}}},

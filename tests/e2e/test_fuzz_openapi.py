@@ -102,7 +102,7 @@ def test_schemathesis_all_checks_pass(fuzz_server, role, tmp_path_factory):
     env.update(PYTHONPATH=str(HERE), SCHEMATHESIS_HOOKS="fuzz_checks", NO_COLOR="1",
                PYTHONPYCACHEPREFIX=str(tmp_path_factory.getbasetemp() / "pycache"))  # compile schemathesis once per session
     cmd = [SCHEMATHESIS, "--config-file", str(config), "run", fuzz_server.url + "/v1/openapi.json", "--checks", "all",
-           "-H", f"X-API-Key: {fuzz_server.keys[role]}", "--workers", "2", "--request-timeout", "60", "--no-color",
+           "-H", f"X-API-Key: {fuzz_server.keys[role]}", "--workers", "1", "--request-timeout", "60", "--no-color",
            "--report", "ndjson", "--report-ndjson-path", str(work / "report.ndjson")]
     run = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

@@ -97,6 +97,18 @@ def test_history_lists_my_decisions_newest_first_and_pages(client, example_app):
     assert future["total"] == 0
     edge = client.get("/v1/decisions", params={"until": "9999-12-31", "since": "0001-01-01"}, headers=_h(client, "credit_officer"))
     assert edge.status_code == 200 and edge.json()["total"] == 3
+    for bad in ({"until": "0"}, {"since": "20240101"}, {"until": "2024-02-30"}):  # days in ISO form only, real days only
+        r = client.get("/v1/decisions", params=bad, headers=_h(client, "credit_officer"))
+        assert r.status_code == 422 and r.headers["content-type"] == "application/json", (bad, r.text)
+
+
+def test_memo_refusals_are_json_and_a_control_character_path_is_a_json_404(client):
+    r = client.get("/v1/decisions/abc/memo")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/json"
+    spec = client.get("/v1/openapi.json").json()["paths"]["/v1/decisions/{request_id}/memo"]["get"]["responses"]
+    assert "text/html" in spec["200"]["content"] and list(spec["401"]["content"]) == ["application/json"]
+    r = client.get("/v1/decisions/a%0Ab", headers=_h(client, "credit_officer"))
+    assert r.status_code == 404 and r.json()["errors"][0]["rule"] == "printable"
 
 
 def test_open_one_decision_and_unknown_ids_are_404(client, example_app):
