@@ -69,8 +69,8 @@ def window_breaches(psi_score: float, csi: dict[str, float], backtest: dict[str,
             lvl = "act" if fails > cfg.max_jeffreys_failures else "watch"
             out.append(Breach("jeffreys_failures", "grades with PD too low: " + ", ".join(backtest["jeffreys_failures"]),
                               float(fails), float(cfg.max_jeffreys_failures), lvl))
-        if not backtest.get("mean_pd_in_interval", True):
-            out.append(Breach("mean_pd_outside_interval", f"mean PD {backtest['mean_pd']:.4f} vs default rate "
+        if backtest["mean_pd"] < backtest["default_rate_lo95"]:  # risk under-estimated (above the interval: conservative)
+            out.append(Breach("mean_pd_below_interval", f"mean PD {backtest['mean_pd']:.4f} vs default rate "
                               f"{backtest['default_rate']:.4f} [{backtest['default_rate_lo95']:.4f}, "
                               f"{backtest['default_rate_hi95']:.4f}]", backtest["mean_pd"], backtest["default_rate"], "watch"))
         if validation_auc is not None and backtest.get("auc") is not None:
