@@ -40,7 +40,8 @@ function monitoringHtml(mon) {
     `<td>${pct(w.shares.refer || 0, 0)}</td><td>${pct(w.shares.decline || 0, 0)}</td><td>${pct(w.mean_pd)}</td><td>${num(w.psi_score)}</td>` +
     `<td>${w.top_features.map((f) => `${esc(f.feature)} (${num(f.csi, 2)})`).join(", ")}</td>` +
     `<td class="${VERDICT_CLASS[w.verdict] || ""}">${esc(w.verdict)}</td>` +
-    `<td class="reason">${w.breaches.map((b) => esc(b.message)).join("<br>") || esc(w.note || "none")}</td></tr>`).join("") + "</tbody>";
+    `<td class="reason">${w.breaches.slice(0, 6).map((b) => esc(b.message)).join("<br>") || esc(w.note || "none")}` +
+    `${w.breaches.length > 6 ? `<br>… and ${w.breaches.length - 6} more (see the report)` : ""}</td></tr>`).join("") + "</tbody>";
   const bt = mon.backtest && mon.backtest.overall;
   $("backtest").innerHTML = bt && bt.loans ? `<h3>Back-test</h3><p id="backtest-line">${bt.loans} loans past their horizon, ${bt.defaults} defaults: ` +
     `AUC ${num(bt.auc)}, mean PD ${pct(bt.mean_pd)} against a default rate of ${pct(bt.default_rate)} ` +
