@@ -16,6 +16,7 @@ from models.pd_model import PDModelConfig
 from models.recovery import RecoveryConfig
 from models.scorecard import ScorecardConfig
 from pipelines.demo_book_config import DemoBookConfig
+from pipelines.monitoring.config import MonitoringConfig
 from pipelines.policy import load_policy
 from pipelines.promotion import GateConfig
 from pipelines.registers.ingest import IngestConfig
@@ -32,6 +33,7 @@ CONFIGS = {
     "decision": DecisionConfig, "explanations": ExplanationConfig, "recovery": RecoveryConfig, "pd_model": PDModelConfig,
     "scorecard": ScorecardConfig, "tranches": TrancheSettings, "train": TrainConfig, "gate": GateConfig,
     "demo_book": DemoBookConfig, "patent_survival": SurvivalTrainConfig, "registers": IngestConfig,
+    "monitoring": MonitoringConfig,
 }
 
 
