@@ -37,7 +37,7 @@ from pipelines.audit_store import stream_decisions
 from pipelines.monitoring import report as MR
 from pipelines.monitoring.backtest import backtest, calibration_table
 from pipelines.monitoring.config import MonitoringConfig, load_monitoring_config
-from pipelines.monitoring.live import DECISION_ENDPOINTS, PD_MODEL, LiveCounter, Tally
+from pipelines.monitoring.live import DECISION_ENDPOINTS, PD_MODEL, LiveCounter, Tally, count_chunks
 from pipelines.monitoring.reference import ReferenceProfile, load_reference_profile
 from pipelines.monitoring.stability import share_map, stability_index
 from pipelines.monitoring.verdict import EXIT_CODES, overall, verdict_of, window_breaches
@@ -136,9 +136,8 @@ def monitor(*, since: str | None = None, until: str | None = None, window: str =
     counter = LiveCounter(ref, wrapper.feature_builder, list(wrapper.pd_model.feature_names_), win,
                           set(outcome_frame["loan_id"]) if outcome_frame is not None else None)
     say(f"reading decisions from {audit.split('@')[-1]}")
-    for rows in stream_decisions(audit, endpoints=DECISION_ENDPOINTS, since=lo, until=hi, chunk_rows=cfg.chunk_rows):
-        counter.add_chunk(rows)
-        say(f"{counter.counts.records:,} records read")
+    count_chunks(counter, stream_decisions(audit, endpoints=DECISION_ENDPOINTS, since=lo, until=hi, chunk_rows=cfg.chunk_rows),
+                 cfg.workers, lambda: say(f"{counter.counts.records:,} records read"))
     tallies = counter.counts.tallies
     if not tallies:
         raise InputError(f"audit store {audit.split('@')[-1]}: no scored decisions recorded in [{lo or 'start'}, {hi or 'now'})"

@@ -101,3 +101,39 @@ def test_an_empty_window_and_a_model_without_profile_say_what_to_do(recorded):
     mv = client.create_model_version(name, f"runs:/{run.info.run_id}/pd_model", run_id=run.info.run_id)
     with pytest.raises(RegistryError, match="no reference profile.*trained before monitoring existed; retrain"):
         load_reference_profile(name, mv.version)
+
+
+def test_the_fast_path_gives_the_per_record_paths_window_figures(recorded):
+    """Column-wise tables, big or small chunks, two worker processes: the same figures, to the last bit,
+    as featurising each recorded application on its own record by record in one process."""
+    from pipelines.audit_store import stream_decisions
+    from pipelines.monitoring.config import load_monitoring_config
+    from pipelines.monitoring.job import _window_doc
+    from pipelines.monitoring.live import DECISION_ENDPOINTS, LiveCounter, count_chunks, tables_per_record
+
+    wrapper, version = load_wrapper("iprisk-pd")
+    ref = load_reference_profile("iprisk-pd", version)
+    ids = set(recorded["outcomes"]["loan_id"])
+
+    def counter() -> LiveCounter:
+        return LiveCounter(ref, wrapper.feature_builder, list(wrapper.pd_model.feature_names_), "month", ids)
+
+    chunks = list(stream_decisions(recorded["url"], endpoints=DECISION_ENDPOINTS, chunk_rows=7))
+    apps = [json.loads(r[3]) for c in chunks for r in c]
+    fast_tables, slow_tables = LiveCounter.tables(apps), tables_per_record(apps)
+    for t in ("firms", "patents", "loans", "pledges"):
+        pd.testing.assert_frame_equal(fast_tables[t], slow_tables[t])
+
+    slow = counter()
+    slow.tables = tables_per_record  # the straightforward build, record by record
+    for c in chunks:
+        slow.add_chunk(c)
+    fast = counter()
+    count_chunks(fast, iter(chunks), workers=2)
+    assert fast.counts.records == slow.counts.records == 60 and fast.counts.skipped == slow.counts.skipped
+    assert fast.counts.outcomes == slow.counts.outcomes
+    cfg = load_monitoring_config()
+    assert set(fast.counts.tallies) == set(slow.counts.tallies)
+    for key in slow.counts.tallies:
+        docs = [_window_doc(key[0], c.counts.tallies[key], {key[1]: c.counts.tallies[key]}, ref, cfg) for c in (fast, slow)]
+        assert docs[0] == docs[1]
