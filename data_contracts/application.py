@@ -209,10 +209,24 @@ def record_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     the direct build cannot take) falls back to `coerce_frame` itself.
     """
     contract = _contract(table)
+    return column_frame(table, {c.name: [r.get(c.name) for r in rows] for c in contract.columns})
+
+
+def table_columns(table: str) -> tuple[str, ...]:
+    """The contract's column names of a scoring table (firms, patents, loans, pledges)."""
+    return _contract(table).column_names
+
+
+def column_frame(table: str, columns: Mapping[str, list[Any]]) -> pd.DataFrame:
+    """Columns of already-checked JSON values (one list per contract column, all the same length; a
+    column left out is all-null) → the contract-typed frame `record_frame` gives for the same rows."""
+    contract = _contract(table)
+    n = len(next(iter(columns.values()))) if columns else 0
+    vals_of = {c.name: columns.get(c.name) or [None] * n for c in contract.columns}
     try:
         cols: dict[str, Any] = {}
         for c in contract.columns:
-            vals = [r.get(c.name) for r in rows]
+            vals = vals_of[c.name]
             if c.type == "date":
                 cols[c.name] = pd.to_datetime(pd.Series(vals, dtype=object), format="ISO8601").astype("datetime64[us]")
             else:
@@ -221,7 +235,7 @@ def record_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         df.attrs["type_issues"] = {}
         return df
     except (TypeError, ValueError):
-        df = pd.DataFrame([dict(r) for r in rows], columns=list(contract.column_names))
+        df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in vals_of.items()}, columns=list(contract.column_names))
         return coerce_frame(df, contract)
 
 

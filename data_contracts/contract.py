@@ -21,7 +21,7 @@ CONTRACTS_DIR = Path(__file__).parent
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "category"]
 RiskDirection = Literal["riskier", "safer"]
-TableKind = Literal["core", "ground_truth", "byod", "pool"]
+TableKind = Literal["core", "ground_truth", "byod", "pool", "monitoring"]
 
 
 class _Frozen(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,3 +210,69 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+STREAM_COLUMNS = ("request_id", "recorded_at", "endpoint", "inputs", "outputs", "model_versions")
+"""What `stream_decisions` yields per row (JSON columns still as text)."""
+
+
+def stream_decisions(url: str, *, endpoints: tuple[str, ...] | None = None, since: str | None = None,
+                     until: str | None = None, chunk_rows: int = 5000) -> Iterator[list[tuple]]:
+    """The decisions recorded in [`since`, `until`) (ISO-8601 UTC strings), oldest first, in chunks of
+    at most `chunk_rows` rows of `STREAM_COLUMNS`, so a reader holds one chunk whatever the log's size.
+
+    Opens its own read-only connection (SQLite: `mode=ro`, one snapshot for the whole read, writers
+    go on in WAL mode; PostgreSQL: a server-side cursor in one read transaction) and creates nothing:
+    a store that does not exist or cannot be read raises `InputError` naming it."""
+    where, args = [], []
+    ph = "?" if url.startswith("sqlite:///") else "%s"
+    if endpoints:
+        where.append(f"endpoint IN ({', '.join([ph] * len(endpoints))})")
+        args.extend(endpoints)
+    if since:
+        where.append(f"recorded_at >= {ph}")
+        args.append(since)
+    if until:
+        where.append(f"recorded_at < {ph}")
+        args.append(until)
+    sql = (f"SELECT {', '.join(STREAM_COLUMNS)} FROM decisions" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY recorded_at")
+    chunk_rows = max(int(chunk_rows), 1)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not path.is_file():
+            raise InputError(f"audit store {url}: no such file (is serving.audit_url right? the service creates it "
+                             "when it records its first decision)")
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            cur = conn.execute(sql, tuple(args))
+        except sqlite3.Error as e:
+            raise InputError(f"audit store {url}: cannot be read ({e}); expected the service's 'decisions' table") from e
+        try:
+            while rows := cur.fetchmany(chunk_rows):
+                yield rows
+        except sqlite3.Error as e:
+            raise InputError(f"audit store {url}: reading failed ({e})") from e
+        finally:
+            conn.close()
+        return
+    if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise InputError(f"audit_url {url!r}: expected sqlite:///PATH or postgresql://…")
+    try:
+        import psycopg
+    except ImportError as e:
+        raise InputError(f"audit_url {url.split('@')[-1]!r} is PostgreSQL but the 'psycopg' package is not installed") from e
+    try:
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    except psycopg.Error as e:
+        raise InputError(f"audit store {url.split('@')[-1]}: cannot connect ({str(e).splitlines()[0]})") from e
+    try:
+        with conn.transaction(), conn.cursor(name="iprisk_monitor_stream") as cur:
+            cur.itersize = chunk_rows
+            cur.execute(sql, tuple(args))
+            while rows := cur.fetchmany(chunk_rows):
+                yield rows
+    except psycopg.Error as e:
+        raise InputError(f"audit store {url.split('@')[-1]}: cannot be read ({str(e).splitlines()[0]})") from e
+    finally:
+        conn.close()

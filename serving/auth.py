@@ -35,6 +35,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/v1/trust/tranches": frozenset({"fund_manager"}),
     "/v1/models": frozenset({"data_scientist"}),
     "/v1/models/reload": frozenset({"data_scientist"}),
+    "/v1/monitoring": frozenset({"data_scientist"}),
     "/v1/pd": frozenset({"credit_officer", "data_scientist"}),
     "/v1/noop": frozenset({"credit_officer", "fund_manager", "data_scientist"}),
     "/v1/decisions": frozenset({"credit_officer"}),

@@ -366,6 +366,13 @@ class ModelsResponse(_Answer):
     pd_features: list[str] = Field(default_factory=list, description="Feature names the PD-only path POST /v1/pd expects")
 
 
+class MonitoringOverview(_Answer):
+    """`GET /v1/monitoring`: the data scientist's page (see pipelines/monitoring/overview.py)."""
+
+    models: list[dict[str, Any]]
+    monitoring: Optional[dict[str, Any]] = None
+
+
 class PDRequest(BaseModel):
     """The PD-only path: loan-level feature rows (as the PD model's signature), one PD per row."""
 

@@ -41,10 +41,13 @@ from data_contracts.application import (
 from data_contracts.contract import load_contract
 from data_contracts.errors import IpriskError, PortfolioError, RegistryError
 from models.wording import explain_decision
+from pipelines.monitoring.overview import data_scientist_overview
 from pipelines.serving_config import ServingConfig
 from pipelines.tranches_job import load_settings, read_targets
 from serving import schemas
 from serving.auth import NATIVE_ROUTES, ROUTE_ROLES, GuardMiddleware
+from serving.metrics import observe as observe_decisions
+from serving.metrics import register as register_metrics
 from serving.runtime import BundleLoader, RecordNotFound, RequestRejected, Runtime, open_bundle
 
 STATIC = Path(__file__).parent / "static"
@@ -211,6 +214,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
         def __init__(self) -> None:
             try:
                 self.rt = Runtime.open(cfg, bundle_loader)
+                register_metrics()  # the decision series on /metrics, listed before the first decision
             except IpriskError as e:
                 target = os.environ.get(STARTUP_ERROR_FILE)
                 if target:  # started by `iprisk serve`: hand it the one-line reason and leave quietly
@@ -230,6 +234,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             if errors:
                 raise RequestRejected(errors)
             decisions, versions = await self.rt.score(rid, _caller(request), [app], "loans/score")
+            observe_decisions(decisions)
             narrative = explain_decision(decisions[0], app, self.rt.decision_config)
             return _json({"request_id": rid, "model_versions": versions, "decision": decisions[0], "narrative": narrative})
 
@@ -244,6 +249,7 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             if errors:
                 raise RequestRejected(errors)
             decisions, versions = await self.rt.score(rid, _caller(request), apps, "loans/score-batch")
+            observe_decisions(decisions)
             return _json({"request_id": rid, "model_versions": versions, "decisions": decisions})
 
         # -- decision history, memo, replay ------------------------------------------------------
@@ -380,7 +386,21 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             json.loads(body or b"{}")
             return _json({"request_id": _rid(request), "ok": True})
 
+        @api.get("/v1/monitoring", response_model=schemas.MonitoringOverview, tags=["models"], responses=_ERRS,
+                 dependencies=[Security(_key_header)], summary="Model versions, gate verdicts and the latest monitoring run",
+                 description="The data scientist's page: per book model the serving version, its aliases and the recent "
+                             "versions with their promotion-gate verdicts and reasons (with where their runs and validation "
+                             "reports are); the latest `iprisk monitor` run's windows, verdict, breaches, back-test and plots "
+                             "(PNG, base64), or null before the first run. " + _roles("/v1/monitoring"))
+        def monitoring(self, request: Request):
+            return _json({"request_id": _rid(request), "model_versions": self.rt.versions,
+                          **data_scientist_overview(self.rt.versions)})
+
         # -- web page --------------------------------------------------------------------------
+        @api.get("/ui/models", include_in_schema=False)
+        def ui_models(self):
+            return FileResponse(STATIC / "models.html")
+
         @api.get("/ui", include_in_schema=False)
         def ui(self):
             return FileResponse(STATIC / "index.html")

@@ -31,6 +31,8 @@ from models.scoring import recovery_feature_names
 from pipelines import registry
 from pipelines import report as R
 from pipelines import tracking as T
+from pipelines.monitoring.config import load_monitoring_config
+from pipelines.monitoring.reference import book_reference, log_reference_profile
 from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
 from pipelines.readers import read_book
 from pipelines.training.configs import TrainingSettings, load_training_settings
@@ -201,6 +203,7 @@ def train_book(
                 "recovery": RecoveryPyfunc(m.recovery, b.builder, contracts)},
         example=b.X[b.test].head(5).astype("float64"),
     )
+    log_reference_profile(run.run_id, book_reference(b, m, metrics, load_monitoring_config().bins))  # for `iprisk monitor`
 
     versions: dict[str, str] = {}
     decisions = []

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from servicekit import IPRISK as IPRISK_CMD  # noqa: E402
 from servicekit import Server, serving_pins  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -401,3 +402,84 @@ def test_pages_fit_a_400px_window(page, ui_server, path, tmp_path):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 401, f"the page is {width}px wide in a 400px window"
     shot(page, name)
+
+
+# -- monitoring: a stable and a shifted population through this service, then the data scientist's page --
+@pytest.fixture(scope="module")
+def monitored(ui_server, trained, tmp_path_factory):
+    """Score a stable and a shifted population (`pipelines/demo_book_shift.py`, known truth) through
+    the running service, then monitor each slice of its audit log: stable in-process, shifted with the
+    `iprisk monitor` command (whose run is the latest one, shown by the data scientist's page)."""
+    import datetime as dt
+    import subprocess
+    import time
+
+    from pipelines.demo_book_shift import applications, shifted_population, stable_population
+    from pipelines.monitoring.job import monitor
+
+    folder = tmp_path_factory.mktemp("monitoring")
+    stamps, outcomes = [dt.datetime.now(dt.UTC).isoformat()], {}
+    # Seeded populations, checked at these sizes (bench-style scoring with the session champions): stable
+    # 1,200 firms → 357 decisions, PSI 0.04, max CSI 0.07 (900 firms or 1,500 firms fail: the demo book's
+    # mix of claim counts moves with its size and seed, docs/monitoring.md); shifted 2,500 firms → ~220
+    # decisions, 6 grades failing Jeffreys (at 1,500 firms only 2, and 1 with seed 21: too thin a margin).
+    for name, tables in (("stable", stable_population(1200, 1)), ("shifted", shifted_population(2500, 22))):
+        apps = applications(tables)
+        for i in range(0, len(apps), 100):
+            answer = _api(ui_server, "/v1/loans/score-batch", "credit_officer", {"applications": apps[i:i + 100]})
+            assert len(answer["decisions"]) == len(apps[i:i + 100])
+        time.sleep(0.01)
+        stamps.append(dt.datetime.now(dt.UTC).isoformat())
+        outcomes[name] = folder / f"{name}_outcomes.csv"
+        tables["outcomes"][["loan_id", "defaulted", "default_date", "realised_lgd"]].to_csv(outcomes[name], index=False)
+    stable = monitor(audit_url=ui_server.audit_url, since=stamps[0], until=stamps[1], outcomes=outcomes["stable"],
+                     as_of=dt.date(2030, 1, 1), out_dir=folder / "stable")
+    cli = subprocess.run([IPRISK_CMD, "monitor", "--json", "--audit-url", ui_server.audit_url, "--since", stamps[1], "--until", stamps[2],
+                          "--outcomes", str(outcomes["shifted"]), "--as-of", "2030-01-01", "--out", str(folder / "shifted")],
+                         env=ui_server.env, capture_output=True, text=True, timeout=600)
+    return {"stable": stable, "shifted": json.loads(cli.stdout) if cli.stdout else None, "exit": cli.returncode, "stderr": cli.stderr}
+
+
+def test_monitor_tells_the_stable_population_from_the_shifted_one(monitored):
+    s = monitored["stable"]
+    w = s["windows"][0]
+    print(f"stable: {w['decisions']} decisions, verdict {s['verdict']}, PSI {w['psi_score']:.3f}, top {w['top_features'][:3]}")
+    assert s["verdict"] == "stable" and s["exit_code"] == 0, w["breaches"]
+    assert w["psi_score"] < 0.10 and max(w["csi"].values()) < 0.10
+    assert monitored["exit"] == 11, monitored["stderr"][-2000:]
+    sh = monitored["shifted"]
+    w = sh["windows"][0]
+    print(f"shifted: {w['decisions']} decisions, verdict {sh['verdict']}, PSI {w['psi_score']:.3f}, top {w['top_features'][:3]}")
+    acted = {b["subject"] for b in w["breaches"] if b["rule"] == "csi" and b["level"] == "act"}
+    assert sh["verdict"] == "act" and {"sector_code", "pledged_age_years_wmean"} <= acted  # the tilts it was given
+    bt = sh["backtest"]["overall"]  # a downturn: the PDs are too low, as the truth says
+    assert bt["mean_pd"] < bt["default_rate_lo95"] and len(bt["jeffreys_failures"]) >= 2
+    assert {b["rule"] for b in w["breaches"]} >= {"jeffreys_failures", "mean_pd_below_interval"}
+
+
+def test_metrics_export_the_decision_series(monitored, ui_server):
+    with urllib.request.urlopen(ui_server.url + "/metrics", timeout=30) as r:
+        text = r.read().decode()
+    counts = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("iprisk_decisions_total{")]
+    assert counts and sum(counts) >= monitored["stable"]["decisions"] + monitored["shifted"]["decisions"]
+    assert 'recommendation="decline"' in text and 'grade="' in text
+    assert 'iprisk_decision_pd_bucket{le="0.05"}' in text and "iprisk_decision_pd_count" in text
+
+
+def test_data_scientist_page_shows_models_gate_and_monitoring(page, ui_server, monitored):
+    page.goto(ui_server.url + "/ui/models")
+    _key(page, ui_server.keys["data_scientist"])
+    page.wait_for_selector("body[data-ready='1']", timeout=SLOW)
+    assert page.inner_text("#verdict") == "act"
+    gate = page.locator("table[data-model='iprisk-pd'] tbody tr")
+    assert gate.count() >= 1 and "promoted" in gate.first.inner_text() and "champion" in page.inner_text("#models")
+    row = page.inner_text(f"#windows-table tr[data-window='{monitored['shifted']['windows'][0]['window']}']")
+    assert "sector_code" in row and "act" in row
+    assert "Jeffreys failures" in page.inner_text("#backtest-line")
+    imgs = page.locator("#plots img")
+    assert imgs.count() == 4 and page.evaluate("[...document.querySelectorAll('#plots img')].every((i) => i.naturalWidth > 100)")
+    shot(page, "data-scientist")
+    page.fill("#api-key", ui_server.keys["credit_officer"])  # another role's key: the service's refusal is shown
+    page.dispatch_event("#api-key", "change")
+    page.wait_for_selector("#ds-error:not([hidden])")
+    assert "403" in page.inner_text("#ds-error")

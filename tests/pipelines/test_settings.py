@@ -17,6 +17,7 @@ from models.pd_model import PDModelConfig
 from models.recovery import RecoveryConfig
 from models.scorecard import ScorecardConfig
 from pipelines.demo_book_config import DemoBookConfig
+from pipelines.monitoring.config import MonitoringConfig
 from pipelines.policy import load_policy
 from pipelines.promotion import GateConfig
 from pipelines.registers.ingest import IngestConfig
@@ -34,6 +35,7 @@ CONFIGS = {
     "scorecard": ScorecardConfig, "tranches": TrancheSettings, "train": TrainConfig, "gate": GateConfig,
     "demo_book": DemoBookConfig, "patent_survival": SurvivalTrainConfig, "registers": IngestConfig,
     "risk_directions": DirectionPolicy,
+    "monitoring": MonitoringConfig,
 }
 
 
