@@ -117,8 +117,11 @@ def trained(small_book, registry_env, tmp_path_factory) -> dict:
             from pipelines.report import to_json
 
             (cache / "result.json").write_text(to_json(result))
-    shutil.copy2(cache / "mlruns.db", registry_env / "mlruns.db")
-    uri = f"sqlite:///{registry_env / 'mlruns.db'}"
+    # a file of its own that no MLflow engine of this worker has opened yet (overwriting a database that a
+    # test already opened through its cached engine left the worker reading the old, empty registry)
+    db = registry_env / "trained-mlruns.db"
+    shutil.copy2(cache / "mlruns.db", db)
+    uri = f"sqlite:///{db}"
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
