@@ -1,10 +1,11 @@
 """The scoring facade: one code path from an application's tables to the credit decision, used by
 batch scoring (`iprisk score`) and the service alike.
 
-Per loan: PD (LightGBM, calibrated), grade (master scale), LGD (recovery model, integrated over the
+Per loan: PD (the PD role's champion: calibrated LightGBM or the WoE scorecard), grade (master scale), LGD (recovery model, integrated over the
 disposal distribution, after enhancements), EAD (= requested amount, CNY), EL = PD × LGD × EAD,
 LTV against the pledge's cap, the largest approvable amount, a risk-based price, a recommendation
-with the deciding rule, reason codes (additive TreeSHAP contributions on the calibrated log-odds),
+with the deciding rule, reason codes (additive contributions on the log-odds: TreeSHAP for
+LightGBM, coefficient × WoE for a scorecard, with the points each reason costs),
 the counterfactual approvable amount, and per-patent collateral scores.
 """
 
@@ -84,7 +85,9 @@ class Evaluation:
 @dataclass
 class ScoringBundle:
     """Fitted models plus policy. `versions`: registered model name → version; `metrics`: headline
-    validation metrics per model name (for `GET /v1/models`)."""
+    validation metrics per model name (for `GET /v1/models`). `pd_model`: whichever family holds
+    the PD role (anything with `feature_names_`, `predict_pd`, additive `contributions`);
+    `pd_family`: "lightgbm" or "scorecard" (a scorecard's reasons also carry `points_lost`)."""
 
     feature_builder: Any
     pd_model: Any
@@ -93,6 +96,7 @@ class ScoringBundle:
     scorecard: Any | None = None
     versions: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    pd_family: str = "lightgbm"
 
     def __post_init__(self) -> None:
         self.specs_ = {s.name: s for s in feature_specs()}
@@ -193,6 +197,7 @@ class ScoringBundle:
         margin = contrib.to_numpy().sum(axis=1)
         V = X[names].to_numpy()
         order = np.argsort(-C, axis=1)[:, :k]
+        factor = getattr(self.pd_model, "factor_", None) if self.pd_family == "scorecard" else None
         out = []
         for i in range(len(C)):
             rows = []
@@ -205,7 +210,7 @@ class ScoringBundle:
                     "feature": names[j], "description": self.descriptions_.get(names[j], names[j].replace("_", " ")),
                     "direction": "raises risk", "log_odds": float(c), "pd_points": float(expit(margin[i]) - expit(margin[i] - c)),
                     "value": None if np.isnan(v) else float(v),
-                })
+                } | ({} if factor is None else {"points_lost": float(factor * c)}))  # below a neutral (WoE 0) bin
             out.append(rows)
         return out
 
