@@ -63,11 +63,17 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
-def _restore_mlflow_uris():
+def _restore_mlflow_uris(request):
     """MLflow's tracking and registry URIs are process-wide: a test that points them at its own store
-    (a CLI run's private registry, an unreachable server) must not leave the worker's later tests on it."""
+    (a CLI run's private registry, an unreachable server) must not leave the worker's later tests on it,
+    and a test that uses the trained registry starts on it whatever a module fixture set before."""
     import mlflow
 
+    if "trained" in request.fixturenames:
+        uri = request.getfixturevalue("trained")["uri"]
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri(), os.environ.get("MLFLOW_TRACKING_URI")
     yield
     if before[2] is None:
