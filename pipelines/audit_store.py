@@ -172,20 +172,7 @@ class AuditLog:
         strings, as `recorded_at`), `limit` rows (1–500) from `offset`; `total` counts every match."""
         if not 1 <= int(limit) <= MAX_PAGE or int(offset) < 0:
             raise InputError(f"audit query: limit must be 1–{MAX_PAGE} and offset >= 0; got limit={limit}, offset={offset}")
-        where, args = [], []
-        if caller is not None:
-            where.append(f"caller = {self._ph}")
-            args.append(caller)
-        if endpoints:
-            where.append(f"endpoint IN ({', '.join([self._ph] * len(endpoints))})")
-            args.extend(endpoints)
-        if since:
-            where.append(f"recorded_at >= {self._ph}")
-            args.append(since)
-        if until:
-            where.append(f"recorded_at < {self._ph}")
-            args.append(until)
-        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        cond, args = _where(self._ph, caller=caller, endpoints=endpoints, since=since, until=until)
         rows_sql = (f"SELECT {', '.join(COLUMNS)} FROM decisions{cond} ORDER BY recorded_at DESC, request_id DESC "
                     f"LIMIT {int(limit)} OFFSET {int(offset)}")
         with self._lock:
@@ -212,6 +199,26 @@ class AuditLog:
             self._conn.close()
 
 
+def _where(ph: str, *, caller: str | None = None, endpoints: tuple[str, ...] | None = None, since: str | None = None,
+           until: str | None = None) -> tuple[str, list]:
+    """(" WHERE …" or "", its arguments) selecting decisions of `caller`, of `endpoints`, recorded in
+    [`since`, `until`); `ph` is the driver's placeholder ("?" for SQLite, "%s" for psycopg)."""
+    where, args = [], []
+    if caller is not None:
+        where.append(f"caller = {ph}")
+        args.append(caller)
+    if endpoints:
+        where.append(f"endpoint IN ({', '.join([ph] * len(endpoints))})")
+        args.extend(endpoints)
+    if since:
+        where.append(f"recorded_at >= {ph}")
+        args.append(since)
+    if until:
+        where.append(f"recorded_at < {ph}")
+        args.append(until)
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
 STREAM_COLUMNS = ("request_id", "recorded_at", "endpoint", "inputs", "outputs", "model_versions")
 """What `stream_decisions` yields per row (JSON columns still as text)."""
 
@@ -224,19 +231,8 @@ def stream_decisions(url: str, *, endpoints: tuple[str, ...] | None = None, sinc
     Opens its own read-only connection (SQLite: `mode=ro`, one snapshot for the whole read, writers
     go on in WAL mode; PostgreSQL: a server-side cursor in one read transaction) and creates nothing:
     a store that does not exist or cannot be read raises `InputError` naming it."""
-    where, args = [], []
-    ph = "?" if url.startswith("sqlite:///") else "%s"
-    if endpoints:
-        where.append(f"endpoint IN ({', '.join([ph] * len(endpoints))})")
-        args.extend(endpoints)
-    if since:
-        where.append(f"recorded_at >= {ph}")
-        args.append(since)
-    if until:
-        where.append(f"recorded_at < {ph}")
-        args.append(until)
-    sql = (f"SELECT {', '.join(STREAM_COLUMNS)} FROM decisions" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY recorded_at")
+    cond, args = _where("?" if url.startswith("sqlite:///") else "%s", endpoints=endpoints, since=since, until=until)
+    sql = f"SELECT {', '.join(STREAM_COLUMNS)} FROM decisions{cond} ORDER BY recorded_at"
     chunk_rows = max(int(chunk_rows), 1)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
