@@ -13,14 +13,14 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+import bentoml
+
 PD_BUCKETS = (0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20, 0.30, 0.50, 1.0)
 
 
 @cache
 def _series() -> tuple[Any, Any]:
     """The two series, made once per process (the registry refuses a name twice)."""
-    import bentoml
-
     counter = bentoml.metrics.Counter(name="iprisk_decisions", documentation="Credit decisions answered, by recommendation and grade",
                                       labelnames=["recommendation", "grade"])
     hist = bentoml.metrics.Histogram(name="iprisk_decision_pd", documentation="Probability of default of the decisions answered",

@@ -102,7 +102,7 @@ def book_reference(b: Any, m: Any, metrics: dict[str, float], bins: int) -> Refe
 
 def log_reference_profile(run_id: str, profile: ReferenceProfile) -> None:
     """Attach the profile to training run `run_id` as `reference_profile/reference_profile.json`."""
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient  # here, not at the top: monitor's chunk workers import this module (via live.py) and MLflow adds ~3 s to each
 
     MlflowClient().log_dict(run_id, profile.as_dict(), f"{ARTIFACT_DIR}/{ARTIFACT_FILE}")
 
