@@ -97,3 +97,10 @@ class PortfolioError(IpriskError):
     """A pool or tranche request cannot be evaluated (bad attachments, unmeetable targets, too many paths)."""
 
     exit_code = 2
+
+
+class ClusterError(IpriskError):
+    """A distributed run could not finish: no scheduler at the address, workers lost beyond the
+    retries, or an output folder that is not the job's. No partial output is marked complete."""
+
+    exit_code = 3

@@ -34,7 +34,7 @@ T = TypeVar("T")
 SECTIONS: tuple[str, ...] = (
     "recovery_arithmetic", "serving", "features", "collateral", "master_scale", "limits", "pricing",
     "decision", "explanations", "recovery", "pd_model", "scorecard", "tranches", "train", "gate",
-    "demo_book", "patent_survival", "registers", "risk_directions", "monitoring",
+    "demo_book", "patent_survival", "registers", "risk_directions", "monitoring", "scale",
 )
 """Every section the settings file may hold (each read into its component's frozen dataclass)."""
 

@@ -292,9 +292,20 @@ def build_request(settings: TrancheSettings, pool, *, method: str | None = None,
         exact=ExactConfig(settings.quadrature_nodes, settings.grid_points))
 
 
-def run_tranches(request, pool, progress: Callable[[int], None] | None = None):
-    """Evaluate the request on the pool (see :func:`models.portfolio.evaluate_pool`)."""
-    return evaluate_pool(pool, request, progress)
+def run_tranches(request, pool, progress: Callable[[int], None] | None = None, scheduler: str | None = None):
+    """Evaluate the request on the pool (see :func:`models.portfolio.evaluate_pool`). `scheduler`
+    (Monte Carlo only): "process" (threads here), "local[:N]" or "tcp://HOST:PORT" runs the path
+    chunks on a Dask cluster with the same figures for the same seed (default: settings `scale`)."""
+    from pipelines.scale.cluster import dask_client, load_scale, parse_scheduler
+
+    cfg = load_scale()
+    where = parse_scheduler(scheduler if scheduler is not None else cfg.scheduler)
+    if request.method != "mc" or where.kind == "process":
+        return evaluate_pool(pool, request, progress)
+    from pipelines.scale.paths import dask_runner
+
+    with dask_client(where, cfg) as client:
+        return evaluate_pool(pool, request, progress, dask_runner(client))
 
 
 # -- one JSON request (the service's POST /v1/trust/tranches and its audit replay) ------------

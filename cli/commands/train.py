@@ -223,25 +223,3 @@ def promote(
     d = GateDecision(model, version, "promoted", f"manual: {reason}" + ("" if ok else f" (forced; {why})"), champ, metrics.get("auc"), None, "auc", ok)
     registry.apply_gate(d, model)
     print_gate([d.__dict__])
-
-
-@app.command()
-def score(
-    input: Path = typer.Option(..., "--input", help="Loan-book folder, or a .json file of applications ({firm, patents, loan})."),
-    out: Path = typer.Option(..., "--out", help="Output .parquet or .csv, one row per loan."),
-    reasons: int = typer.Option(3, "--reasons", min=0, max=10, help="Reason codes per loan."),
-) -> None:
-    """Batch-score loans with the champion models: PD, grade, LGD, EAD, EL, max loan, price, decision, reasons."""
-    import time
-
-    from pipelines.batch_scoring import read_applications, score_tables, write_scores
-    from pipelines.registry import load_bundle
-
-    t0 = time.perf_counter()
-    tables = read_applications(input)  # a bad input fails before the registry is touched
-    bundle = load_bundle()
-    frame = score_tables(bundle, tables, reasons=reasons)
-    write_scores(frame, out)
-    counts = frame["recommendation"].value_counts().to_dict()
-    console.print(f"scored {len(frame):,} loans with {', '.join(f'{k} v{v}' for k, v in bundle.versions.items())} in {time.perf_counter() - t0:.1f} s "
-                  f"→ {out}  ({', '.join(f'{k}: {v}' for k, v in counts.items())})")

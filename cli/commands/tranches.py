@@ -44,6 +44,9 @@ def tranches(
                                 "(downturn, PD doubled, LGD add-on, sector shock)."),
     currency: Optional[str] = typer.Option(None, "--currency", help="Currency of the exposures (default: settings, CNY)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout instead of tables."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Monte Carlo: where the path chunks run — process "
+                                            "(threads here), local[:N] (a Dask cluster of N worker processes) or "
+                                            "tcp://HOST:PORT; the same seed gives the same figures. Default: settings scale.scheduler."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the loss distribution with tranche boundaries and "
                                         "the tranches' expected loss to a .png or .html file."),
 ) -> None:
@@ -70,7 +73,7 @@ def tranches(
         with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} paths"),
                       TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task("mc", total=total)
-            result = job.run_tranches(request, the_pool, lambda n: bar.advance(task, n))
+            result = job.run_tranches(request, the_pool, lambda n: bar.advance(task, n), scheduler)
     else:
         result = job.run_tranches(request, the_pool)
     if plot is not None:

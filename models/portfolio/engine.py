@@ -20,7 +20,7 @@ from models.portfolio.correlation import CorrelationStructure
 from models.portfolio.distribution import LossDistribution
 from models.portfolio.finite_pool import ExactConfig, exact_loss
 from models.portfolio.lhp import VasicekLoss
-from models.portfolio.monte_carlo import MonteCarloConfig, simulate_losses
+from models.portfolio.monte_carlo import ChunkRunner, MonteCarloConfig, simulate_losses
 from models.portfolio.pool import Pool
 from models.portfolio.sizing import InvestorClass, measure, size_tranches
 from models.portfolio.stress import StressScenario
@@ -83,8 +83,9 @@ class TrancheResult:
 
 
 def loss_distribution(pool: Pool, request: TrancheRequest, factor_shift: float = 0.0,
-                      progress: Callable[[int], None] | None = None) -> LossDistribution:
-    """The pool loss distribution (fractions of notional) from the request's engine."""
+                      progress: Callable[[int], None] | None = None, runner: ChunkRunner | None = None) -> LossDistribution:
+    """The pool loss distribution (fractions of notional) from the request's engine; ``runner``
+    (Monte Carlo only) runs the path chunks elsewhere, e.g. on a Dask cluster (same figures)."""
     names, codes = pool.sectors()
     corr = request.correlation
     rho_loan = corr.loan_rho(names, codes)
@@ -101,7 +102,7 @@ def loss_distribution(pool: Pool, request: TrancheRequest, factor_shift: float =
                           factor_shift, request.exact)
     return simulate_losses(pool.weights, pool.probability_of_default, pool.loss_given_default, pool.lgd_volatility,
                            codes, np.array([corr.rho(s) for s in names]), corr.sector_taus(names),
-                           factor_shift, request.monte_carlo, progress)
+                           factor_shift, request.monte_carlo, progress, runner)
 
 
 def _pool_figures(pool: Pool, dist: LossDistribution) -> dict[str, Any]:
@@ -131,15 +132,17 @@ def _table(dist: LossDistribution, pool: Pool, request: TrancheRequest, specs: l
     return rows
 
 
-def evaluate_pool(pool: Pool, request: TrancheRequest, progress: Callable[[int], None] | None = None) -> TrancheResult:
+def evaluate_pool(pool: Pool, request: TrancheRequest, progress: Callable[[int], None] | None = None,
+                  runner: ChunkRunner | None = None) -> TrancheResult:
     """Price (or size, then price) the tranches of ``pool``; each stress scenario re-prices the same
-    tranches. ``progress`` (Monte Carlo only) receives the paths finished per chunk."""
-    dist = loss_distribution(pool, request, 0.0, progress)
+    tranches. ``progress`` (Monte Carlo only) receives the paths finished per chunk; ``runner``
+    (Monte Carlo only) runs the path chunks (default: threads of this process)."""
+    dist = loss_distribution(pool, request, 0.0, progress, runner)
     specs = list(request.tranches) if request.tranches is not None else size_tranches(dist, request.enhancement, request.classes)
     scenarios, scenario_dists = [], []
     for sc in request.stress:
         stressed = sc.apply(pool)
-        d = loss_distribution(stressed, request, sc.factor_shift, progress)
+        d = loss_distribution(stressed, request, sc.factor_shift, progress, runner)
         scenario_dists.append(d)
         scenarios.append({"scenario": sc.as_dict(), **_pool_figures(stressed, d), "tranches": _table(d, stressed, request, specs)})
     settings: dict[str, Any] = {"correlation": request.correlation.as_dict(), "enhancement": request.enhancement.as_dict()}

@@ -21,8 +21,8 @@ sampling of the global factor (mean ``importance_shift``) with likelihood-ratio 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,7 +116,41 @@ class _Sector:
     tau: float
 
 
-def simulate_losses(
+@dataclass(frozen=True)
+class PathPlan:
+    """Everything a chunk of paths needs, picklable so chunks can run in other processes or on other
+    machines: per-sector conditional-PD tables, the chunk size, one spawned seed per chunk.
+
+    ``paths`` (total, even under antithetic sampling), ``chunk`` paths per chunk, ``n_chunks``."""
+
+    sectors: tuple[_Sector, ...]
+    grid_lo: float
+    grid_hi: float
+    step: float
+    paths: int
+    chunk: int
+    seeds: tuple[np.random.SeedSequence, ...]
+    variance_reduction: VarianceReduction
+    importance_shift: float
+    factor_shift: float
+    lgd_factor_loading: float
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.seeds)
+
+    def bounds(self, k: int) -> tuple[int, int]:
+        """Path index range [start, stop) of chunk ``k``."""
+        return k * self.chunk, min(self.paths, (k + 1) * self.chunk)
+
+
+ChunkResult = tuple[int, NDArray[np.float64], NDArray[np.float64] | None]
+"""(chunk index, pool losses of its paths, likelihood-ratio weights or None)."""
+ChunkRunner = Callable[[PathPlan], Iterable[ChunkResult]]
+"""Runs every chunk of a plan (in any order, anywhere) and yields each chunk's result as it ends."""
+
+
+def plan_paths(
     weights: NDArray[np.float64],
     pd_: NDArray[np.float64],
     lgd: NDArray[np.float64],
@@ -126,11 +160,8 @@ def simulate_losses(
     sector_tau: NDArray[np.float64],
     factor_shift: float = 0.0,
     config: MonteCarloConfig = MonteCarloConfig(),
-    progress: Callable[[int], None] | None = None,
-) -> SampledLoss:
-    """Simulate ``config.paths`` pool losses (fractions of notional). Loan arrays have shape (n_loans,);
-    ``sector_rho``/``sector_tau`` (n_sectors,) give each sector's asset correlation and global loading.
-    ``progress`` is called with the number of paths finished by each chunk."""
+) -> PathPlan:
+    """The simulation plan of :func:`simulate_losses` (same arguments): tables, chunks and seeds."""
     w = np.asarray(weights, float)
     keep = (np.asarray(pd_) > 0) & (w * np.asarray(lgd) > 0)
     grid = np.linspace(-config.factor_range, config.factor_range, config.table_points)
@@ -151,54 +182,96 @@ def simulate_losses(
     chunk = max(64, min(chunk, 1 << 16)) // 2 * 2
     paths = config.paths + (config.paths % 2 if config.variance_reduction == "antithetic" else 0)
     n_chunks = -(-paths // chunk)
-    seeds = np.random.SeedSequence(config.seed).spawn(n_chunks)
-    losses = np.zeros(paths)
-    lr = np.ones(paths) if config.variance_reduction == "importance" else None
-    step = (grid[-1] - grid[0]) / (grid.size - 1)
-    omega = config.lgd_factor_loading
+    seeds = tuple(np.random.SeedSequence(config.seed).spawn(n_chunks))
+    return PathPlan(tuple(sectors), float(grid[0]), float(grid[-1]), float((grid[-1] - grid[0]) / (grid.size - 1)),
+                    paths, chunk, seeds, config.variance_reduction, config.importance_shift, factor_shift,
+                    config.lgd_factor_loading)
 
-    def run(k: int) -> None:
-        start, stop = k * chunk, min(paths, (k + 1) * chunk)
-        size = stop - start
-        rng = np.random.Generator(np.random.PCG64(seeds[k]))
-        anti = config.variance_reduction == "antithetic"
-        half = size // 2 if anti else size
-        z = rng.standard_normal(half)
-        if config.variance_reduction == "importance":
-            z += config.importance_shift
-            lr[start:stop] = np.exp(-config.importance_shift * z + 0.5 * config.importance_shift**2)
+
+def run_chunk(plan: PathPlan, k: int) -> ChunkResult:
+    """Simulate chunk ``k`` of ``plan``: its paths' pool losses (and importance weights)."""
+    start, stop = plan.bounds(k)
+    size = stop - start
+    rng = np.random.Generator(np.random.PCG64(plan.seeds[k]))
+    anti = plan.variance_reduction == "antithetic"
+    half = size // 2 if anti else size
+    omega = plan.lgd_factor_loading
+    z = rng.standard_normal(half)
+    lr = None
+    if plan.variance_reduction == "importance":
+        z += plan.importance_shift
+        lr = np.exp(-plan.importance_shift * z + 0.5 * plan.importance_shift**2)
+    if anti:
+        z = np.concatenate([z, -z])
+    z = z + plan.factor_shift
+    out = np.zeros(size)
+    for sec in plan.sectors:
+        if sec.tau < 1.0:
+            wz = rng.standard_normal(half)
+            y = math.sqrt(sec.tau) * z + math.sqrt(1 - sec.tau) * (np.concatenate([wz, -wz]) if anti else wz)
+        else:
+            y = z
+        j = np.rint((np.clip(y, plan.grid_lo, plan.grid_hi) - plan.grid_lo) / plan.step).astype(np.intp)
+        p = sec.table[j]
+        u = rng.random((half, sec.index.size), dtype=np.float32)
         if anti:
-            z = np.concatenate([z, -z])
-        z = z + factor_shift
-        out = np.zeros(size)
-        for sec in sectors:
-            if sec.tau < 1.0:
-                wz = rng.standard_normal(half)
-                y = math.sqrt(sec.tau) * z + math.sqrt(1 - sec.tau) * (np.concatenate([wz, -wz]) if anti else wz)
-            else:
-                y = z
-            j = np.rint((np.clip(y, grid[0], grid[-1]) - grid[0]) / step).astype(np.intp)
-            p = sec.table[j]
-            u = rng.random((half, sec.index.size), dtype=np.float32)
-            if anti:
-                u = np.concatenate([u, 1.0 - u])
-            hit = np.less(u, p)
-            if not sec.stochastic:
-                out += np.einsum("ij,j->i", hit, sec.loss)
-            else:
-                flat = np.flatnonzero(hit)
-                r, col = np.divmod(flat, sec.index.size)
-                v = np.clip(u.ravel()[flat] / p.ravel()[flat], 1e-7, 1 - 1e-7).astype(np.float64)
-                g = -(math.sqrt(omega) * y[r] + math.sqrt(1 - omega) * ndtri(v))
-                lgd_draw = ndtr(sec.mu[col] + sec.s[col] * g)
-                out += np.bincount(r, weights=sec.weight[col] * lgd_draw, minlength=size)
-        if anti:  # interleave pairs: (path, its antithetic twin)
-            out = np.stack([out[:half], out[half:]], axis=1).reshape(-1)
-        losses[start:stop] = out
-        if progress is not None:
-            progress(size)
+            u = np.concatenate([u, 1.0 - u])
+        hit = np.less(u, p)
+        if not sec.stochastic:
+            out += np.einsum("ij,j->i", hit, sec.loss)
+        else:
+            flat = np.flatnonzero(hit)
+            r, col = np.divmod(flat, sec.index.size)
+            v = np.clip(u.ravel()[flat] / p.ravel()[flat], 1e-7, 1 - 1e-7).astype(np.float64)
+            g = -(math.sqrt(omega) * y[r] + math.sqrt(1 - omega) * ndtri(v))
+            lgd_draw = ndtr(sec.mu[col] + sec.s[col] * g)
+            out += np.bincount(r, weights=sec.weight[col] * lgd_draw, minlength=size)
+    if anti:  # interleave pairs: (path, its antithetic twin)
+        out = np.stack([out[:half], out[half:]], axis=1).reshape(-1)
+    return k, out, lr
 
-    with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        for f in [pool.submit(run, k) for k in range(n_chunks)]:
-            f.result()
-    return SampledLoss(losses, lr, antithetic=config.variance_reduction == "antithetic")
+
+def thread_runner(workers: int) -> ChunkRunner:
+    """The local engine: chunks on ``workers`` threads of this process (numpy releases the GIL)."""
+
+    def run(plan: PathPlan) -> Iterator[ChunkResult]:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_chunk, plan, k) for k in range(plan.n_chunks)]
+            for f in as_completed(futures):
+                yield f.result()
+
+    return run
+
+
+def simulate_losses(
+    weights: NDArray[np.float64],
+    pd_: NDArray[np.float64],
+    lgd: NDArray[np.float64],
+    lgd_volatility: NDArray[np.float64],
+    sector_codes: NDArray[np.int64],
+    sector_rho: NDArray[np.float64],
+    sector_tau: NDArray[np.float64],
+    factor_shift: float = 0.0,
+    config: MonteCarloConfig = MonteCarloConfig(),
+    progress: Callable[[int], None] | None = None,
+    runner: ChunkRunner | None = None,
+) -> SampledLoss:
+    """Simulate ``config.paths`` pool losses (fractions of notional). Loan arrays have shape (n_loans,);
+    ``sector_rho``/``sector_tau`` (n_sectors,) give each sector's asset correlation and global loading.
+    ``progress`` is called with the number of paths finished by each chunk. ``runner`` runs the
+    chunks (default: ``config.workers`` threads); every runner gives the same figures for a seed."""
+    plan = plan_paths(weights, pd_, lgd, lgd_volatility, sector_codes, sector_rho, sector_tau, factor_shift, config)
+    losses = np.zeros(plan.paths)
+    lr = np.ones(plan.paths) if plan.variance_reduction == "importance" else None
+    done = np.zeros(plan.n_chunks, bool)
+    for k, out, w in (runner or thread_runner(config.workers))(plan):
+        start, stop = plan.bounds(k)
+        losses[start:stop] = out
+        if lr is not None:
+            lr[start:stop] = w
+        done[k] = True
+        if progress is not None:
+            progress(stop - start)
+    if not done.all():
+        raise PortfolioError(f"monte carlo: {int((~done).sum())} of {plan.n_chunks} path chunks did not finish")
+    return SampledLoss(losses, lr, antithetic=plan.variance_reduction == "antithetic")
