@@ -204,25 +204,34 @@ class ScoringBundle:
         ev = self.evaluate(tables, reasons=reasons)
         return ev.frame, ev.contributions, ev.collateral
 
-    def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
-        """Per row, the k features that pushed the PD up most (largest positive contributions)."""
+    def top_reason_arrays(self, contrib: pd.DataFrame, k: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The k largest positive contributions per row, vectorised: (feature names, column index
+        (n, k) with -1 where fewer than k features raised the PD, log-odds (n, k), PD points (n, k))."""
         k = self.policy.explanations.top_k_reasons if k is None else k
         names = [c for c in contrib.columns if c != "bias"]
         C = contrib[names].to_numpy()
         margin = contrib.to_numpy().sum(axis=1)
-        V = X[names].to_numpy()
         order = np.argsort(-C, axis=1)[:, :k]
+        c = np.take_along_axis(C, order, axis=1)
+        keep = np.cumprod(c > 0, axis=1).astype(bool)  # stop at the first contribution that does not raise the PD
+        m = margin[:, None]
+        points = expit(m) - expit(m - c)
+        return names, np.where(keep, order, -1), c, points
+
+    def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
+        """Per row, the k features that pushed the PD up most (largest positive contributions)."""
+        names, idx, C, points = self.top_reason_arrays(contrib, k)
+        V = X[names].to_numpy()
         out = []
-        for i in range(len(C)):
+        for i in range(len(idx)):
             rows = []
-            for j in order[i]:
-                c = C[i, j]
-                if not c > 0:
+            for r, j in enumerate(idx[i]):
+                if j < 0:
                     break
                 v = V[i, j]
                 rows.append({
                     "feature": names[j], "description": self.descriptions_.get(names[j], names[j].replace("_", " ")),
-                    "direction": "raises risk", "log_odds": float(c), "pd_points": float(expit(margin[i]) - expit(margin[i] - c)),
+                    "direction": "raises risk", "log_odds": float(C[i, r]), "pd_points": float(points[i, r]),
                     "value": None if np.isnan(v) else float(v),
                 })
             out.append(rows)
@@ -241,7 +250,11 @@ class ScoringBundle:
         big["amount"] = (req[:, None] * grid[None, :]).ravel()
         big["loan_id"] = [f"{lid}#{j}" for lid in loans["loan_id"] for j in range(g)]
         pl = tables["pledges"][tables["pledges"]["loan_id"].isin(loans["loan_id"])]
-        big_pl = pd.concat([pl.assign(loan_id=pl["loan_id"] + f"#{j}") for j in range(g)], ignore_index=True)[["loan_id", "patent_id"]]
+        pl_ids = [str(x) for x in pl["loan_id"]]
+        big_pl = pd.DataFrame({  # the pledges once per grid point, grid point by grid point (one frame, no per-point copies)
+            "loan_id": [f"{lid}#{j}" for j in range(g) for lid in pl_ids],
+            "patent_id": np.tile(pl["patent_id"].to_numpy(object), g),
+        })
         t2 = dict(tables) | {"loans": big, "pledges": big_pl}
         pd_grid = self.predict_pd(self.features(t2).reindex(big["loan_id"])).reshape(n, g)
         pd_grid = np.maximum.accumulate(pd_grid, axis=1)  # monotone in amount, as the constraints intend

@@ -82,10 +82,15 @@ def _score_chunk(bundle: Any, tables: dict[str, pd.DataFrame], reasons: int) -> 
     ev = bundle.evaluate(tables, reasons=reasons > 0)
     frame = ev.frame
     if reasons > 0:
-        top = bundle.top_reasons(ev.contributions, ev.X, k=reasons)
-        for j in range(reasons):
-            frame[f"reason_{j + 1}"] = [r[j]["feature"] if len(r) > j else None for r in top]
-        frame["reasons"] = ["; ".join(f"{x['description']} (+{x['pd_points'] * 100:.2f} PD pts)" for x in r) for r in top]
+        names, idx, _, points = bundle.top_reason_arrays(ev.contributions, k=reasons)
+        feature = np.array(names + [None], dtype=object)[idx]  # -1 (no reason) → None
+        words = np.array([bundle.descriptions_.get(n, n.replace("_", " ")) for n in names] + [""], dtype=object)[idx]
+        for j in range(idx.shape[1]):
+            frame[f"reason_{j + 1}"] = feature[:, j]
+        for j in range(idx.shape[1], reasons):  # fewer features than reason columns asked for
+            frame[f"reason_{j + 1}"] = None
+        frame["reasons"] = ["; ".join(f"{w} (+{p * 100:.2f} PD pts)" for w, p, i in zip(wr, pr, ir) if i >= 0)
+                            for wr, pr, ir in zip(words, points, idx)]
     return frame
 
 

@@ -1,0 +1,92 @@
+"""The cheaper decision paths give today's results exactly: vectorised reason codes against the
+row-by-row rule (largest positive contributions, stop at the first that does not raise the PD),
+and the counterfactual's grid pledges built in one frame against one copy per grid point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from pipelines.batch_scoring import REASON_COLUMNS, chunks, score_tables
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("registry")]
+
+
+@pytest.fixture(scope="module")
+def bundle(trained):
+    from pipelines.registry import load_bundle
+
+    return load_bundle()
+
+
+@pytest.fixture(scope="module")
+def part(trained):
+    from pipelines.readers import read_book
+
+    return next(chunks(read_book(trained["book"]), 400))
+
+
+def _reasons_row_by_row(bundle, contrib: pd.DataFrame, X: pd.DataFrame, k: int) -> list[list[dict]]:
+    names = [c for c in contrib.columns if c != "bias"]
+    C, V = contrib[names].to_numpy(), X[names].to_numpy()
+    margin = contrib.to_numpy().sum(axis=1)
+    out = []
+    for i in range(len(C)):
+        rows = []
+        for j in np.argsort(-C[i])[:k]:
+            if not C[i, j] > 0:
+                break
+            rows.append({"feature": names[j], "description": bundle.descriptions_.get(names[j], names[j].replace("_", " ")),
+                         "direction": "raises risk", "log_odds": float(C[i, j]),
+                         "pd_points": float(expit(margin[i]) - expit(margin[i] - C[i, j])),
+                         "value": None if np.isnan(V[i, j]) else float(V[i, j])})
+        out.append(rows)
+    return out
+
+
+def test_vectorised_reasons_are_the_row_by_row_reasons(bundle, part):
+    ev = bundle.evaluate(part, reasons=True)
+    contrib = ev.contributions.copy()
+    contrib.iloc[:5, :] = -np.abs(contrib.iloc[:5, :])  # rows where nothing raises the PD: no reasons
+    for k in (1, 4, 9):
+        expected = _reasons_row_by_row(bundle, contrib, ev.X, k)
+        assert bundle.top_reasons(contrib, ev.X, k=k) == expected
+    assert all(r == [] for r in bundle.top_reasons(contrib, ev.X, k=4)[:5])
+
+    frame = score_tables(bundle, part)
+    top = _reasons_row_by_row(bundle, ev.contributions, ev.X, REASON_COLUMNS)
+    for j in range(REASON_COLUMNS):
+        assert frame[f"reason_{j + 1}"].tolist() == [r[j]["feature"] if len(r) > j else None for r in top]
+    assert frame["reasons"].tolist() == ["; ".join(f"{x['description']} (+{x['pd_points'] * 100:.2f} PD pts)" for x in r) for r in top]
+
+
+def test_counterfactual_grid_equals_one_copy_per_grid_point(bundle, part):
+    tables = next(chunks(part, 25))
+    ev = bundle.evaluate(tables, reasons=True)
+    got = bundle.counterfactuals(tables, ev)
+
+    class CopyPerPoint(type(bundle)):
+        """Today's construction: the pledge table copied once per grid point, then concatenated."""
+
+    slow = object.__new__(CopyPerPoint)
+    slow.__dict__.update(bundle.__dict__)
+    pol = bundle.policy
+    loans = tables["loans"].set_index("loan_id").reindex(ev.X.index).reset_index()
+    g = pol.explanations.counterfactual_grid
+    pl = tables["pledges"][tables["pledges"]["loan_id"].isin(loans["loan_id"])]
+    copies = pd.concat([pl.assign(loan_id=pl["loan_id"] + f"#{j}") for j in range(g)], ignore_index=True)[["loan_id", "patent_id"]]
+    seen = {}
+    real = bundle.features
+
+    def features(t):
+        if len(t["loans"]) == len(loans) * g:
+            seen["pledges"] = t["pledges"]
+            t = dict(t) | {"pledges": copies}
+        return real(t)
+
+    slow.features = features
+    assert CopyPerPoint.counterfactuals(slow, tables, ev) == got
+    assert seen["pledges"]["loan_id"].tolist() == copies["loan_id"].tolist()
+    assert seen["pledges"]["patent_id"].tolist() == copies["patent_id"].tolist()
