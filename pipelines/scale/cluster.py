@@ -88,7 +88,7 @@ def dask_client(scheduler: Scheduler, cfg: ScaleConfig) -> Iterator[Any]:
     if scheduler.kind == "local":
         with dask.config.set({"distributed.scheduler.allowed-failures": cfg.allowed_failures}):
             cluster = LocalCluster(n_workers=scheduler.workers, threads_per_worker=cfg.threads_per_worker,
-                                   processes=True, host="127.0.0.1", dashboard_address=None,
+                                   processes=True, host="127.0.0.1", dashboard_address=":0",
                                    memory_limit=cfg.worker_memory_limit)
             try:
                 with Client(cluster) as client:

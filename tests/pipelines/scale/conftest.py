@@ -1,19 +1,19 @@
 """One Dask LocalCluster (2 worker processes on 127.0.0.1) for the distributed tests of a worker,
-closed at the end; the scoring bundle of the session's trained registry."""
+shared by the package's tests and closed at the end; the scoring bundle of the session's trained registry."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster():
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         lc = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, memory_limit="2GiB")
+                          dashboard_address=":0", memory_limit="2GiB")
         client = Client(lc)
         try:
             yield client
