@@ -36,6 +36,8 @@ from models.portfolio import (
 )
 from pipelines.batch_scoring import pool_from_book
 from pipelines.readers import read_raw
+from pipelines.scale.cluster import dask_client, load_scale, parse_scheduler
+from pipelines.scale.paths import dask_runner
 from pipelines.settings import load_section
 
 matplotlib.use("Agg")
@@ -296,14 +298,10 @@ def run_tranches(request, pool, progress: Callable[[int], None] | None = None, s
     """Evaluate the request on the pool (see :func:`models.portfolio.evaluate_pool`). `scheduler`
     (Monte Carlo only): "process" (threads here), "local[:N]" or "tcp://HOST:PORT" runs the path
     chunks on a Dask cluster with the same figures for the same seed (default: settings `scale`)."""
-    from pipelines.scale.cluster import dask_client, load_scale, parse_scheduler
-
     cfg = load_scale()
     where = parse_scheduler(scheduler if scheduler is not None else cfg.scheduler)
     if request.method != "mc" or where.kind == "process":
         return evaluate_pool(pool, request, progress)
-    from pipelines.scale.paths import dask_runner
-
     with dask_client(where, cfg) as client:
         return evaluate_pool(pool, request, progress, dask_runner(client))
 

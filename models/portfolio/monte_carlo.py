@@ -12,9 +12,10 @@ sqrt(1 - omega) eta)``: it keeps the loan's expected LGD and ``lgd_volatility`` 
 rises when the factor falls (patents sell for less in a downturn). ``eta`` comes from the default
 draw itself: given ``U < p``, ``U / p`` is uniform and independent of everything else.
 
-Paths are simulated in chunks whose size follows a memory budget, by a few threads (numpy
-releases the GIL), each chunk with its own seed spawned from ``seed``: the same seed gives the
-same figures whatever the number of threads. Variance reduction: antithetic pairs, or importance
+Paths are simulated in chunks whose size follows a memory budget, each chunk with its own seed
+spawned from ``seed``: :func:`plan_paths` builds a picklable plan, :func:`run_chunk` simulates one
+chunk, and a runner runs them anywhere (a few threads here by default, numpy releasing the GIL;
+Dask workers in ``pipelines.scale.paths``): the same seed gives the same figures whatever runs them. Variance reduction: antithetic pairs, or importance
 sampling of the global factor (mean ``importance_shift``) with likelihood-ratio weights.
 """
 

@@ -4,7 +4,7 @@ of Parquet partitions and a manifest.
 The book is split by loan into contiguous partitions of `scale.partition_loans` loans, each
 carrying its own pledges, patents and firms (`pipelines.batch_scoring.chunks`), so a partition is
 scored exactly as the single-process path scores it: the same rows, the same figures. The driver
-resolves the model versions once and ships that one bundle to every worker (pinned: a promotion
+resolves the model versions once and ships that one bundle to the workers (pinned: a promotion
 during the run changes nothing). Each worker writes `part-NNNNN.parquet` atomically; the driver
 writes `manifest.json` last, atomically, once every partition is in and the row counts add up:
 
@@ -176,6 +176,10 @@ def score_book(
     return manifest
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
 def _on_cluster(client: Any, tables, bundle, out_dir: Path, cfg: ScaleConfig, reasons: int,
                 progress: Callable[[int], None] | None) -> tuple[list[dict[str, Any]], int]:
     """Partitions submitted a few per worker ahead (bounded memory), collected as they finish."""
@@ -187,7 +191,9 @@ def _on_cluster(client: Any, tables, bundle, out_dir: Path, cfg: ScaleConfig, re
     except TimeoutError as e:
         raise ClusterError(f"scheduler {client.scheduler.address}: no worker joined within 60 s") from e
     workers = worker_count(client)
-    bundle_f = client.scatter(bundle, broadcast=True, hash=False)
+    # The bundle and each partition travel inside tasks (not scattered): the scheduler holds them,
+    # so a dead worker's results (the bundle's copy included) are recomputed elsewhere.
+    bundle_f = client.submit(_same, bundle, key=f"bundle-{out_dir.name}-{id(tables)}", pure=False)
     parts = _partitions(tables, cfg.partition_loans)
     ahead = max(1, workers * cfg.in_flight_per_worker)
     pending = as_completed()
@@ -199,8 +205,7 @@ def _on_cluster(client: Any, tables, bundle, out_dir: Path, cfg: ScaleConfig, re
             return False
         k, part = nxt
         ids = part["loans"]["loan_id"]
-        [data] = client.scatter([part], hash=False)
-        fut = client.submit(score_partition, bundle_f, data, reasons, str(out_dir), k, key=f"score-partition-{k}-{out_dir.name}-{id(parts)}")
+        fut = client.submit(score_partition, bundle_f, part, reasons, str(out_dir), k, key=f"score-partition-{k}-{out_dir.name}-{id(parts)}")
         span[fut.key] = (k, str(ids.iloc[0]), str(ids.iloc[-1]))
         pending.add(fut)
         return True

@@ -86,7 +86,8 @@ def dask_client(scheduler: Scheduler, cfg: ScaleConfig) -> Iterator[Any]:
     if scheduler.kind == "process":
         raise ClusterError("scheduler 'process' runs without Dask; no client to open")
     if scheduler.kind == "local":
-        with dask.config.set({"distributed.scheduler.allowed-failures": cfg.allowed_failures}):
+        with dask.config.set({"distributed.scheduler.allowed-failures": cfg.allowed_failures,
+                              "distributed.comm.timeouts.connect": "90s"}):  # busy machines answer late
             cluster = LocalCluster(n_workers=scheduler.workers, threads_per_worker=cfg.threads_per_worker,
                                    processes=True, host="127.0.0.1", dashboard_address=":0",
                                    memory_limit=cfg.worker_memory_limit)

@@ -1,5 +1,5 @@
 """Monte Carlo path chunks on a Dask cluster: the plan (conditional-PD tables, one spawned seed
-per chunk) is broadcast to the workers once, each task simulates one chunk, and the chunks come
+per chunk) is sent to the workers once, each task simulates one chunk, and the chunks come
 back in any order into the same places — so a seed gives exactly the local engine's figures."""
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from data_contracts.errors import ClusterError
 from models.portfolio.monte_carlo import ChunkResult, ChunkRunner, PathPlan, run_chunk
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
 def dask_runner(client: Any, in_flight: int = 64) -> ChunkRunner:
     """A `ChunkRunner` for `models.portfolio.simulate_losses` that runs the chunks on `client`'s
     workers, at most `in_flight` chunks submitted ahead (bounded memory on the scheduler)."""
@@ -18,7 +22,7 @@ def dask_runner(client: Any, in_flight: int = 64) -> ChunkRunner:
     from distributed.scheduler import KilledWorker
 
     def run(plan: PathPlan) -> Iterator[ChunkResult]:
-        plan_f = client.scatter(plan, broadcast=True, hash=False)
+        plan_f = client.submit(_same, plan, pure=False)  # held by the scheduler: recomputed if its worker dies
         todo = iter(range(plan.n_chunks))
         pending = as_completed()
 
