@@ -184,15 +184,15 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def points(self, X: pd.DataFrame) -> pd.DataFrame:
         """Points per kept feature and their ``total``, (n, features_ + 'total'); higher = safer."""
-        W = self._woe(self._aligned(X))
-        out = pd.DataFrame({n: self._points_of(n, W[n].to_numpy()) for n in self.features_}, index=X.index)
+        W = self._kept_woe(self._aligned(X))
+        out = pd.DataFrame({n: self._points_of(n, W[:, j]) for j, n in enumerate(self.features_)}, index=X.index)
         out["total"] = out.sum(axis=1)
         return out
 
     def log_odds(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of default, (n,)."""
-        W = self._woe(self._aligned(X))
-        return self.intercept_ + W[self.features_].to_numpy() @ np.array([self.coef_[n] for n in self.features_])
+        W = self._kept_woe(self._aligned(X))
+        return self.intercept_ + W @ np.array([self.coef_[n] for n in self.features_])
 
     def reason_codes(self, X: pd.DataFrame, top_k: int = 3) -> pd.DataFrame:
         """The ``top_k`` features losing most points against their best bin, per row.
@@ -218,6 +218,45 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     def _woe(self, Xf: pd.DataFrame) -> pd.DataFrame:
         W = self.binning_process_.transform(Xf, metric="woe", metric_missing="empirical", metric_special="empirical")
         return pd.DataFrame(np.asarray(W, dtype="float64"), columns=self.feature_names_, index=Xf.index)
+
+    def _woe_lookup(self) -> dict[str, tuple[np.ndarray, np.ndarray, float]] | None:
+        """Per kept feature: (splits, WoE per bin, WoE of the Missing bin), read once from the fitted
+        binning by transforming one representative value per bin with optbinning itself (so the
+        values are optbinning's own floats); None when a binning is not a plain numerical one
+        without special codes (then every call goes through optbinning)."""
+        cached = self.__dict__.get("woe_lookup_", False)
+        if cached is not False:
+            return cached
+        from optbinning import OptimalBinning
+
+        lookup: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = {}
+        for n in self.features_:
+            optb = self.binning_process_.get_binned_variable(n)
+            params = (self.binning_process_.binning_transform_params or {}).get(n, {})
+            if type(optb) is not OptimalBinning or optb.dtype != "numerical" or optb.special_codes is not None or params:
+                lookup = None
+                break
+            splits = np.asarray(optb.splits, dtype="float64")
+            reps = np.concatenate([[-np.inf], splits, [np.nan]])  # bin 0, bin i ≥ 1 starts at splits[i-1], Missing
+            w = np.asarray(optb.transform(reps, metric="woe", metric_missing="empirical", metric_special="empirical"), dtype="float64")
+            lookup[n] = (splits, w[:-1].copy(), float(w[-1]))
+        self.woe_lookup_ = lookup
+        return lookup
+
+    def _kept_woe(self, Xf: pd.DataFrame) -> np.ndarray:
+        """WoE of the kept features, (n, len(features_)): np.digitize on the bin edges and a table
+        lookup, the same rule optbinning applies per call (digitize with right=False, NaN → the
+        Missing bin), without its per-call frame and mask work."""
+        lookup = self._woe_lookup()
+        if lookup is None:
+            return self._woe(Xf)[self.features_].to_numpy()
+        out = np.empty((len(Xf), len(self.features_)), order="F")  # the layout of the frame path (same matmul order)
+        for j, n in enumerate(self.features_):
+            x = Xf[n].to_numpy(dtype="float64")
+            splits, w, w_missing = lookup[n]
+            idx = np.digitize(x, splits, right=False) if len(splits) else np.zeros(len(x), dtype=np.int64)
+            out[:, j] = np.where(np.isnan(x), w_missing, w[idx])
+        return out
 
     def _aligned(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "features_"):

@@ -90,3 +90,30 @@ def test_counterfactual_grid_equals_one_copy_per_grid_point(bundle, part):
     assert CopyPerPoint.counterfactuals(slow, tables, ev) == got
     assert seen["pledges"]["loan_id"].tolist() == copies["loan_id"].tolist()
     assert seen["pledges"]["patent_id"].tolist() == copies["patent_id"].tolist()
+
+
+def _edge_rows(sc, X: pd.DataFrame) -> pd.DataFrame:
+    """The book's rows plus, per kept feature, values at, just below and just above every bin edge,
+    ±inf and NaN (the other columns taken from the first row)."""
+    rows = [X]
+    for n in sc.features_:
+        splits = np.asarray(sc.binning_process_.get_binned_variable(n).splits, float)
+        vals = np.concatenate([splits, np.nextafter(splits, -np.inf), np.nextafter(splits, np.inf), [np.inf, -np.inf, np.nan, 0.0]])
+        e = pd.concat([X.iloc[[0]]] * len(vals), ignore_index=True)
+        e[n] = vals
+        rows.append(e)
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_scorecard_lookup_is_optbinnings_transform(bundle, part):
+    sc = bundle.scorecard
+    X = _edge_rows(sc, bundle.features(part)[list(sc.feature_names_)].reset_index(drop=True))
+    assert sc._woe_lookup() is not None  # the fast path is the one in use for the demo models
+    Xa = sc._aligned(X)
+    slow = sc._woe(Xa)[sc.features_].to_numpy()
+    np.testing.assert_array_equal(sc._kept_woe(Xa), slow)
+    pts = pd.DataFrame({n: sc._points_of(n, slow[:, j]) for j, n in enumerate(sc.features_)}, index=X.index)
+    pts["total"] = pts.sum(axis=1)
+    pd.testing.assert_frame_equal(sc.points(X), pts, check_exact=True)
+    coef = np.array([sc.coef_[n] for n in sc.features_])
+    np.testing.assert_array_equal(sc.log_odds(X), sc.intercept_ + slow @ coef)
