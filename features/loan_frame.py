@@ -29,6 +29,7 @@ import pandas as pd
 from data_contracts import ContractError, InputError, ModelError, load_contract
 from features.collateral_pool import pool_features
 from features.patent_indicators import (
+    PATENT_INDICATOR_NAMES,
     CitationCohorts,
     PatentEvents,
     category_codes,
@@ -174,6 +175,21 @@ class FeatureBuilder:
         return patent_events(patents, tables.get("patent_citations"), tables.get("patent_legal_events"))
 
     def transform(self, tables: Tables) -> pd.DataFrame:
+        return self._transform(tables)[0]
+
+    def transform_with_pledges(self, tables: Tables) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """``transform(tables)`` plus what it computed on the way for the collateral: the patent
+        indicators per pledge (``pledge_indicators(tables)``, the same frame) and each pledge's row
+        in ``tables["patents"]``; one indicator pass instead of two."""
+        X, (indicators, loan_pos, patent_pos) = self._transform(tables)
+        loans, patents = _table(tables, "loans"), _table(tables, "patents")
+        index = pd.MultiIndex.from_arrays(
+            [loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos]],
+            names=["loan_id", "patent_id"],
+        )
+        return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), patent_pos
+
+    def _transform(self, tables: Tables) -> tuple[pd.DataFrame, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
         self._check_fitted()
         frames = {name: _table(tables, name) for name in TABLES}
         for name, frame in frames.items():
@@ -240,4 +256,4 @@ class FeatureBuilder:
         out = np.empty((n, len(self.feature_names_)), dtype=np.float64)
         for j, c in enumerate(self.feature_names_):
             out[:, j] = cols[c]
-        return pd.DataFrame(out, index=index, columns=list(self.feature_names_))
+        return pd.DataFrame(out, index=index, columns=list(self.feature_names_)), (indicators, loan_pos, patent_pos)

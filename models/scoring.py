@@ -137,6 +137,15 @@ class ScoringBundle:
         share = in_force_share_by_loan(loan_of, ind["appraised_value"].to_numpy(float), p)
         return share.reindex(loans.index).fillna(1.0).to_numpy(float), p
 
+    def _collateral_from_indicators(self, tables: Mapping[str, pd.DataFrame], ind: pd.DataFrame, patent_pos: np.ndarray) -> pd.DataFrame:
+        """``collateral_table(tables)`` from the pledge indicators the feature pass computed already
+        (``FeatureBuilder.transform_with_pledges``); patent ids are unique, so the right type is read
+        by position."""
+        out = patent_value_scores(ind, self.policy.collateral).reset_index()
+        out["right_type"] = tables["patents"]["right_type"].to_numpy()[patent_pos]
+        out["appraised_value"] = ind["appraised_value"].to_numpy(float)
+        return out
+
     def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None, value: np.ndarray | None = None):
         R = X[list(self.recovery_model.feature_names_in_)]
         value = X["total_appraised_value"].to_numpy(float) if value is None else value
@@ -151,15 +160,14 @@ class ScoringBundle:
         """Everything a decision needs, each piece computed once: features, contributions, the
         disposal distribution, LGD at the requested amount, limits, price and recommendation."""
         pol = self.policy
-        X = self.features(tables)
+        X, ind, patent_pos = self.feature_builder.transform_with_pledges(tables)
         loans = tables["loans"].set_index("loan_id").reindex(X.index)
         Xp = X[list(self.pd_model.feature_names_)]
         contrib = self.pd_model.contributions(Xp) if reasons else None
         p = expit(contrib.to_numpy().sum(axis=1)) if contrib is not None else self.pd_model.predict_pd(Xp)
         amount = loans["amount"].to_numpy(float)
         value = X["total_appraised_value"].to_numpy(float)
-        ind = self.feature_builder.pledge_indicators(tables)
-        coll = self.collateral_table(tables, ind)
+        coll = self._collateral_from_indicators(tables, ind, patent_pos)
         caps = ltv_caps_by_loan(coll["loan_id"], coll["right_type"], coll["value_score"], coll["appraised_value"], pol.collateral)
         cap = caps.reindex(X.index).fillna(0.0).to_numpy(float)
         nodes = self.recovery_model.disposal_nodes(X[list(self.recovery_model.feature_names_in_)])

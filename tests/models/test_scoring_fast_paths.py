@@ -117,3 +117,11 @@ def test_scorecard_lookup_is_optbinnings_transform(bundle, part):
     pd.testing.assert_frame_equal(sc.points(X), pts, check_exact=True)
     coef = np.array([sc.coef_[n] for n in sc.features_])
     np.testing.assert_array_equal(sc.log_odds(X), sc.intercept_ + slow @ coef)
+
+
+def test_collateral_from_the_feature_pass_is_collateral_table(bundle, part):
+    for tables in (part, next(chunks(part, 1))):
+        X, ind, _ = bundle.feature_builder.transform_with_pledges(tables)
+        pd.testing.assert_frame_equal(X, bundle.features(tables), check_exact=True)
+        pd.testing.assert_frame_equal(ind, bundle.feature_builder.pledge_indicators(tables), check_exact=True)
+        pd.testing.assert_frame_equal(bundle.evaluate(tables).collateral, bundle.collateral_table(tables), check_exact=True)
