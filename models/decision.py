@@ -217,7 +217,20 @@ def max_loan_amount(
     at_tiny = ok(tiny) & (upper > 0)
     amount = np.where(at_upper, upper, 0.0)
     search = ~at_upper & at_tiny
-    if search.any():
+    if search.any() and getattr(fn, "takes_rows", False):
+        # only the searched loans are evaluated (each loan's bisection is its own: the same brackets)
+        idx = np.flatnonzero(search)
+        ps = p[idx]
+
+        def ok_searched(a: NDArray[np.float64]) -> NDArray[np.bool_]:
+            el_rate = ps * np.asarray(fn(a, rows=idx), float)
+            return (el_rate <= lim.max_el_rate) & (el_rate * a <= lim.max_expected_loss)
+
+        lo, hi = _bisect_largest(ok_searched, tiny[idx], upper[idx], lim.rel_tol, lim.max_iter)
+        amount[idx] = lo
+        el_rate_binds = ps * np.asarray(fn(hi, rows=idx), float) > lim.max_el_rate
+        binding[idx] = np.where(el_rate_binds, "el_rate", "expected_loss")
+    elif search.any():
         lo, hi = _bisect_largest(ok, np.where(search, tiny, 0.0), np.where(search, upper, 0.0), lim.rel_tol, lim.max_iter)
         amount = np.where(search, lo, amount)
         el_rate_binds = p * lgd_at(hi) > lim.max_el_rate

@@ -307,14 +307,17 @@ class RecoveryModel(BaseEstimator):
         pv = np.sort((f_nodes[:, :, None] * v[:, None, None] * discount_factor(t_nodes, r)[:, None, :]).reshape(n, -1), axis=1)
         n_nodes = pv.shape[1]
         prefix = np.concatenate([np.zeros((n, 1)), np.cumsum(pv, axis=1)], axis=1)
-        rows = np.arange(n)
 
-        def lgd(exposure_at_default: ArrayLike) -> NDArray[np.float64]:
-            ead = np.broadcast_to(np.asarray(exposure_at_default, float), (n,))
-            m = (pv < ead[:, None]).sum(axis=1)
-            gross_sold = (m * ead - prefix[rows, m]) / n_nodes
-            gross = p * gross_sold + (1.0 - p) * ead  # unsold: nothing recovered
+        def lgd(exposure_at_default: ArrayLike, rows: NDArray[np.intp] | None = None) -> NDArray[np.float64]:
+            # rows: only these loans (the amount then has one entry per row), e.g. the few a bisection still searches
+            sel = slice(None) if rows is None else np.asarray(rows, dtype=np.intp)
+            pv_s, prefix_s, p_s = pv[sel], prefix[sel], p[sel]
+            ead = np.broadcast_to(np.asarray(exposure_at_default, float), (len(p_s),))
+            m = (pv_s < ead[:, None]).sum(axis=1)
+            gross_sold = (m * ead - prefix_s[np.arange(len(p_s)), m]) / n_nodes
+            gross = p_s * gross_sold + (1.0 - p_s) * ead  # unsold: nothing recovered
             # the shared arithmetic on the proceeds that leave exactly the expected gross loss
-            return loss_given_default(ead, ead - gross, 0.0, r, g, i, cshare)
+            return loss_given_default(ead, ead - gross, 0.0, r, g[sel], i[sel], cshare[sel])
 
+        lgd.takes_rows = True  # type: ignore[attr-defined]  # models.decision.max_loan_amount evaluates searched rows only
         return lgd

@@ -125,3 +125,22 @@ def test_collateral_from_the_feature_pass_is_collateral_table(bundle, part):
         pd.testing.assert_frame_equal(X, bundle.features(tables), check_exact=True)
         pd.testing.assert_frame_equal(ind, bundle.feature_builder.pledge_indicators(tables), check_exact=True)
         pd.testing.assert_frame_equal(bundle.evaluate(tables).collateral, bundle.collateral_table(tables), check_exact=True)
+
+
+def test_loan_limit_bisection_on_searched_rows_only_is_the_full_bisection(bundle, trained):
+    from models.decision import max_loan_amount
+    from pipelines.readers import read_book
+
+    tables = read_book(trained["book"])
+    ev = bundle.evaluate(tables, reasons=False)
+    f, fn = ev.frame, ev.lgd_function
+    assert fn.takes_rows
+    args = (f["probability_of_default"].to_numpy(), f["appraised_value"].to_numpy(), f["ltv_cap"].to_numpy())
+    fast = max_loan_amount(args[0], fn, *args[1:], bundle.policy.limits)
+    full = max_loan_amount(args[0], lambda a: fn(a), *args[1:], bundle.policy.limits)  # no rows=: every loan each step
+    assert {"el_rate", "expected_loss", "ltv"} <= set(full.binding)  # the book exercises the search
+    np.testing.assert_array_equal(fast.amount, full.amount)
+    assert fast.binding.tolist() == full.binding.tolist()
+    np.testing.assert_array_equal(f["max_loan_amount"].to_numpy(), full.amount)
+    rows = np.flatnonzero(full.binding == "el_rate")
+    np.testing.assert_array_equal(fn(full.amount[rows], rows=rows), fn(full.amount)[rows])

@@ -1,0 +1,137 @@
+"""One decision and one batch, timed in CPU seconds and optionally profiled, for this tree and
+(side by side, in the same run) another checkout of the project, e.g. the commit before a speed-up.
+
+CPU time (``time.process_time``) is used because the machine is shared: wall time under load
+measures the neighbours. Each tree runs in its own subprocess; the runs alternate ``--rounds``
+times and the best round per tree is reported, with the load average next to the figures.
+Needs a registry with champion models and a demo book (``iprisk train`` on ``iprisk demo``):
+
+    IPRISK_HOME=DIR MLFLOW_TRACKING_URI=sqlite:///DIR/mlruns.db \\
+      .venv/bin/python bench/bench_decision_profile.py --book DIR/book [--baseline OLD_TREE] [--profile OUT_DIR]
+
+``--baseline OLD_TREE``: e.g. ``git archive <commit> | tar -x -C OLD_TREE``. The decisions of
+both trees are compared (JSON of ``score_applications``, and the batch frame) and reported as
+identical or not. ``--profile OUT_DIR``: pyinstrument text profiles of one decision loop and one
+batch per tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str) -> dict:
+    """Runs inside the tree under test (cwd and sys.path set by the parent)."""
+    sys.path.insert(0, os.getcwd())
+    sys.path.insert(0, str(Path(os.getcwd()) / "tests" / "e2e"))
+    import pandas as pd
+    from servicekit import book_applications
+
+    from data_contracts import application as checks
+    from models.scoring import score_applications
+    from pipelines.batch_scoring import read_applications, score_tables
+    from pipelines.registry import load_bundle
+
+    bundle = load_bundle()
+    apps = [checks.fill_application(a, a["loan"]["loan_id"]) for a in book_applications(book, n_apps, seed=1)]
+    for a in apps[:3]:
+        score_applications(bundle, [a])  # warm caches (lookups, lazy imports)
+    c = time.process_time()
+    decisions = [score_applications(bundle, [a])[0] for a in apps]
+    one = (time.process_time() - c) / len(apps)
+
+    tables = read_applications(book)
+    n = len(tables["loans"])
+    X = bundle.features(tables)[list(bundle.pd_model.feature_names_)]
+    bundle.pd_model.predict_proba(X.head(100))
+    c = time.process_time()
+    bundle.pd_model.predict_proba(X)
+    bare = time.process_time() - c
+    c = time.process_time()
+    frame = score_tables(bundle, tables)
+    full = time.process_time() - c
+    c = time.process_time()
+    score_tables(bundle, tables, reasons=0)
+    nor = time.process_time() - c
+
+    if profile_dir:
+        from pyinstrument import Profiler
+
+        out = Path(profile_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        pr = Profiler(interval=0.0005)
+        pr.start()
+        for a in apps:
+            score_applications(bundle, [a])
+        pr.stop()
+        (out / f"decision_{tag}.txt").write_text(pr.output_text(unicode=False, color=False))
+        pr = Profiler(interval=0.001)
+        pr.start()
+        score_tables(bundle, tables)
+        pr.stop()
+        (out / f"batch_{tag}.txt").write_text(pr.output_text(unicode=False, color=False))
+
+    digest = hashlib.sha256(json.dumps(decisions, sort_keys=True, default=str).encode()).hexdigest()
+    batch_digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes()).hexdigest()
+    return {"one_ms": one * 1e3, "n_loans": n, "bare": bare, "full": full, "nor": nor, "decisions": digest, "batch": batch_digest}
+
+
+def run(tree: Path, args, tag: str) -> dict:
+    cmd = [sys.executable, str(HERE / "bench" / "bench_decision_profile.py"), "--worker", "--book", str(args.book), "--apps", str(args.apps), "--tag", tag]
+    if args.profile:
+        cmd += ["--profile", str(args.profile)]
+    res = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
+    if res.returncode:
+        raise SystemExit(f"{tree}: {res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--book", type=Path, required=True)
+    ap.add_argument("--baseline", type=Path, help="another checkout to time side by side")
+    ap.add_argument("--apps", type=int, default=30, help="single decisions to time")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--profile", type=Path)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tag", default="this", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.book, args.apps, str(args.profile) if args.profile else None, args.tag)))
+        return
+    trees = {"before": args.baseline, "after": HERE} if args.baseline else {"after": HERE}
+    best: dict[str, dict] = {}
+    for r in range(args.rounds):
+        for tag, tree in trees.items():
+            if args.profile and r > 0:
+                args_p, args.profile = args.profile, None
+                res = run(tree, args, tag)
+                args.profile = args_p
+            else:
+                res = run(tree, args, tag)
+            b = best.setdefault(tag, res)
+            for k in ("one_ms", "bare", "full", "nor"):
+                b[k] = min(b[k], res[k])
+    la = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {la} (cores {os.cpu_count()}); best of {args.rounds} round(s), CPU time")
+    for tag, b in best.items():
+        print(f"{tag:>6}: one decision {b['one_ms']:.1f} ms CPU; batch {b['n_loans']} loans: bare predict_proba {b['bare']:.3f} s, "
+              f"with reasons {b['full']:.3f} s (ratio {b['bare'] / b['full']:.3f}, target ≥ 0.03), "
+              f"without {b['nor']:.3f} s (ratio {b['bare'] / b['nor']:.3f}, target ≥ 0.3)")
+    if len(best) == 2:
+        same = best["before"]["decisions"] == best["after"]["decisions"]
+        same_b = best["before"]["batch"] == best["after"]["batch"]
+        print(f"decisions identical (JSON): {same}; batch frames identical: {same_b}")
+
+
+if __name__ == "__main__":
+    main()
