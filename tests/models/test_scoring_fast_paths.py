@@ -124,7 +124,9 @@ def test_collateral_from_the_feature_pass_is_collateral_table(bundle, part):
         X, ind, _ = bundle.feature_builder.transform_with_pledges(tables)
         pd.testing.assert_frame_equal(X, bundle.features(tables), check_exact=True)
         pd.testing.assert_frame_equal(ind, bundle.feature_builder.pledge_indicators(tables), check_exact=True)
-        pd.testing.assert_frame_equal(bundle.evaluate(tables).collateral, bundle.collateral_table(tables), check_exact=True)
+        coll = bundle.evaluate(tables).collateral  # plus the lapse column evaluate adds (docs/collateral.md §6)
+        assert coll["in_force_probability"].between(0.0, 1.0).all()
+        pd.testing.assert_frame_equal(coll.drop(columns="in_force_probability"), bundle.collateral_table(tables), check_exact=True)
 
 
 def test_loan_limit_bisection_on_searched_rows_only_is_the_full_bisection(bundle, trained):
