@@ -21,6 +21,7 @@ from pipelines.monitoring.config import MonitoringConfig
 from pipelines.policy import load_policy
 from pipelines.promotion import GateConfig
 from pipelines.registers.ingest import IngestConfig
+from pipelines.scale.cluster import ScaleConfig
 from pipelines.serving_config import ServingConfig, load_config
 from pipelines.settings import SECTIONS, SettingsError, load_section, raw_section
 from pipelines.survival_job import SurvivalTrainConfig
@@ -35,7 +36,7 @@ CONFIGS = {
     "scorecard": ScorecardConfig, "tranches": TrancheSettings, "train": TrainConfig, "gate": GateConfig,
     "demo_book": DemoBookConfig, "patent_survival": SurvivalTrainConfig, "registers": IngestConfig,
     "risk_directions": DirectionPolicy,
-    "monitoring": MonitoringConfig,
+    "monitoring": MonitoringConfig, "scale": ScaleConfig,
 }
 
 
