@@ -96,3 +96,18 @@ class LogOddsClassifierMixin:
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         """0/1 default flag at a PD ``threshold`` (for scikit-learn tools; credit decisions use PD)."""
         return (self.predict_pd(X) >= threshold).astype("int64")
+
+
+def intercept_shift(log_odds: Any, y: Any) -> float:
+    """Calibration in the large: the shift δ of the log-odds (n,) with mean(expit(log_odds + δ))
+    equal to the observed default rate of ``y`` (n,) 0/1. Ranks, hence AUC, are unchanged.
+
+    Raises ``ModelError`` when ``y`` holds only one class (no finite shift exists)."""
+    from scipy.optimize import brentq
+
+    z = np.asarray(log_odds, dtype="float64").ravel()
+    yy = np.asarray(y, dtype="float64").ravel()
+    rate = float(yy.mean()) if yy.size else float("nan")
+    if yy.size != z.size or not 0.0 < rate < 1.0:
+        raise ModelError(f"intercept shift: needs {z.size} 0/1 outcomes with both classes (default rate {rate})")
+    return float(brentq(lambda d: float(expit(z + d).mean()) - rate, -30.0, 30.0, xtol=1e-10))

@@ -366,6 +366,16 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         out["bias"] = cal.slope_ * raw[:, -1] + cal.intercept_
         return out
 
+    def with_intercept_shift(self, delta: float) -> PDModel:
+        """A copy whose calibrated log-odds are shifted by ``delta`` (recalibration in the large:
+        the calibrator's intercept moves; TreeSHAP reasons stay additive, ranks and AUC unchanged)."""
+        import copy
+
+        self._fitted()
+        new = copy.deepcopy(self)
+        new.calibrator_.intercept_ = float(self.calibrator_.intercept_ + delta)
+        return new
+
     # -- helpers ----------------------------------------------------------------------------
     def _fitted(self) -> None:
         if not hasattr(self, "calibrator_"):

@@ -194,6 +194,28 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         W = self._kept_woe(self._aligned(X))
         return self.intercept_ + W @ np.array([self.coef_[n] for n in self.features_])
 
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Additive reasons in log-odds, (n, feature_names_ + 'bias'), rows summing to ``log_odds``:
+        coefficient × WoE per kept feature (0 for dropped ones), the intercept in 'bias'. Positive =
+        pushes towards default; a feature's points are ``share − factor_ × contribution``, so this is
+        the scorecard's points read as log-odds (the same interface as the PD model's TreeSHAP)."""
+        W = self._woe(self._aligned(X))
+        out = pd.DataFrame(0.0, index=X.index, columns=self.feature_names_)
+        for n in self.features_:
+            out[n] = self.coef_[n] * W[n].to_numpy()
+        out["bias"] = self.intercept_
+        return out
+
+    def with_intercept_shift(self, delta: float) -> Scorecard:
+        """A copy whose log-odds are shifted by ``delta`` (recalibration in the large; points follow)."""
+        import copy
+
+        new = copy.deepcopy(self)
+        new.intercept_ = float(self.intercept_ + delta)
+        new.points_table_ = new._points_table()
+        new.best_points_ = new.points_table_.groupby("feature")["points"].max().to_dict()
+        return new
+
     def reason_codes(self, X: pd.DataFrame, top_k: int = 3) -> pd.DataFrame:
         """The ``top_k`` features losing most points against their best bin, per row.
 

@@ -1,10 +1,11 @@
 """The scoring facade: one code path from an application's tables to the credit decision, used by
 batch scoring (`iprisk score`) and the service alike.
 
-Per loan: PD (LightGBM, calibrated), grade (master scale), LGD (recovery model, integrated over the
+Per loan: PD (the PD role's champion: calibrated LightGBM or the WoE scorecard), grade (master scale), LGD (recovery model, integrated over the
 disposal distribution, after enhancements), EAD (= requested amount, CNY), EL = PD × LGD × EAD,
 LTV against the pledge's cap, the largest approvable amount, a risk-based price, a recommendation
-with the deciding rule, reason codes (additive TreeSHAP contributions on the calibrated log-odds),
+with the deciding rule, reason codes (additive contributions on the log-odds: TreeSHAP for
+LightGBM, coefficient × WoE for a scorecard, with the points each reason costs),
 the counterfactual approvable amount, and per-patent collateral scores.
 """
 
@@ -85,7 +86,9 @@ class Evaluation:
 @dataclass
 class ScoringBundle:
     """Fitted models plus policy. `versions`: registered model name → version; `metrics`: headline
-    validation metrics per model name (for `GET /v1/models`)."""
+    validation metrics per model name (for `GET /v1/models`). `pd_model`: whichever family holds
+    the PD role (anything with `feature_names_`, `predict_pd`, additive `contributions`);
+    `pd_family`: "lightgbm" or "scorecard" (a scorecard's reasons also carry `points_lost`)."""
 
     feature_builder: Any
     pd_model: Any
@@ -96,6 +99,7 @@ class ScoringBundle:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     survival_model: Any | None = None
     """Patent survival model for the lapse effect (None: the statutory fallback, models/pledge_survival.py)."""
+    pd_family: str = "lightgbm"
 
     def __post_init__(self) -> None:
         self.specs_ = {s.name: s for s in feature_specs()}
@@ -230,6 +234,7 @@ class ScoringBundle:
         """Per row, the k features that pushed the PD up most (largest positive contributions)."""
         names, idx, C, points = self.top_reason_arrays(contrib, k)
         V = X[names].to_numpy()
+        factor = getattr(self.pd_model, "factor_", None) if self.pd_family == "scorecard" else None
         out = []
         for i in range(len(idx)):
             rows = []
@@ -241,7 +246,7 @@ class ScoringBundle:
                     "feature": names[j], "description": self.descriptions_.get(names[j], names[j].replace("_", " ")),
                     "direction": "raises risk", "log_odds": float(C[i, r]), "pd_points": float(points[i, r]),
                     "value": None if np.isnan(v) else float(v),
-                })
+                } | ({} if factor is None else {"points_lost": float(factor * C[i, r])}))  # below a neutral (WoE 0) bin
             out.append(rows)
         return out
 

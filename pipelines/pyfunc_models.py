@@ -19,12 +19,20 @@ from data_contracts.errors import ModelError
 
 
 class PDPyfunc(mlflow.pyfunc.PythonModel):
-    """PD model: features (n, k) float64 → `probability_of_default` (n,)."""
+    """The PD role: features (n, k) float64 → `probability_of_default` (n,).
 
-    def __init__(self, pd_model: Any, feature_builder: Any | None = None, contract_versions: dict[str, str] | None = None):
+    `pd_model` is whichever family won the gate: the LightGBM `PDModel` or the WoE `Scorecard`
+    (both define `feature_names_`, `predict_pd` and additive `contributions`); `family` says which
+    ("lightgbm" or "scorecard"; also the version tag `pd.family`). `recalibration`: the intercept
+    shift applied on the latest labelled year, or None."""
+
+    def __init__(self, pd_model: Any, feature_builder: Any | None = None, contract_versions: dict[str, str] | None = None,
+                 family: str = "lightgbm", recalibration: dict[str, Any] | None = None):
         self.pd_model = pd_model
         self.feature_builder = feature_builder
         self.contract_versions = dict(contract_versions or {})
+        self.family = family
+        self.recalibration = recalibration
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:  # noqa: ARG002
         X = _as_frame(model_input, self.pd_model.feature_names_)

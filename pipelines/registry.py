@@ -194,6 +194,9 @@ def pd_model_uri(version: str | None = None) -> str:
 def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | None = None) -> ScoringBundle:
     """The serving bundle: the loan-book champions (or pinned versions: model name → version).
 
+    `iprisk-pd` holds the PD role, whichever family won the gate (its wrapper's `family`, also the
+    version tag `pd.family`): decisions use it, with TreeSHAP or scorecard-points reasons.
+
     Raises `RegistryError` naming the registry and the model when one is missing, and `ModelError`
     when a model does not fit the current contracts (feature columns the builder no longer makes).
     """
@@ -203,6 +206,7 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
     for kind, name in BOOK_MODELS.items():
         loaded[kind] = load_wrapper(name, pinned.get(name, CHAMPION))
     pd_w = loaded["pd"][0]
+    family = getattr(pd_w, "family", "lightgbm")  # versions from before the PD role was a role are LightGBM
     current = {t: c.version for t, c in core_contracts().items()}
     trained = dict(getattr(pd_w, "contract_versions", {}) or {})
     stale = {t: (v, current.get(t)) for t, v in trained.items() if current.get(t) is not None and v.split(".")[0] != current[t].split(".")[0]}
@@ -221,6 +225,7 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
         pd_model=pd_w.pd_model,
         recovery_model=loaded["recovery"][0].recovery_model,
         scorecard=loaded["scorecard"][0].scorecard,
+        pd_family=family,
         policy=load_policy(),
         versions=versions_out,
         metrics=metrics,

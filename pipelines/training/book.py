@@ -23,6 +23,7 @@ from data_contracts import ModelError, core_contracts
 from data_contracts.errors import InputError
 from features import FeatureBuilder, feature_specs, monotone_constraints
 from models import metrics as M
+from models.calibration import intercept_shift
 from models.direction_evidence import describe_contradictions
 from models.pd_model import PDModel
 from models.recovery import RecoveryModel
@@ -37,7 +38,7 @@ from pipelines.pyfunc_models import PDPyfunc, RecoveryPyfunc, ScorecardPyfunc
 from pipelines.readers import read_book
 from pipelines.training.configs import TrainingSettings, load_training_settings
 from pipelines.training.evaluation import direction_metrics, evidence_records, grade_table, pd_metrics, psi_table
-from pipelines.training.gate import book_champion_metrics, register_and_gate
+from pipelines.training.gate import book_champion_metrics, choose_pd_family, register_and_gate, role_metrics
 from pipelines.training.lgd_targets import lgd_eval, recovery_frame
 from pipelines.training.mlflow_run import log_training_run
 from pipelines.training.provenance import fingerprint
@@ -138,6 +139,18 @@ def evaluate(b: BookData, m: BookModels, s: TrainingSettings) -> dict[str, Any]:
             "grades": grade_table(p_te, y_te, scale), "psi": psi_table(X_fit, X_te, s.train.psi_bins)}
 
 
+def recalibrate(b: BookData, m: BookModels) -> tuple[BookModels, dict[str, Any]]:
+    """Intercept shift of each PD candidate's log-odds, fitted on the latest labelled year (the
+    test rows) so that its mean PD equals that year's default rate. Ranks (AUC) do not move; the
+    test year's calibration in the large is then in-sample, which the run records."""
+    X_te, y_te = b.X[b.test], b.y[b.test]
+    shifts = {"lightgbm": intercept_shift(m.pd_model.log_odds(X_te), y_te),
+              "scorecard": intercept_shift(m.scorecard.log_odds(X_te), y_te)}
+    info = {"years": list(b.test_years), "rows": int(b.test.sum()), "default_rate": float(y_te.mean()), "shift": shifts}
+    return BookModels(m.pd_model.with_intercept_shift(shifts["lightgbm"]), m.scorecard.with_intercept_shift(shifts["scorecard"]),
+                      m.recovery), info
+
+
 def train_book(
     data_dir: str | Path,
     *,
@@ -146,8 +159,13 @@ def train_book(
     progress: ProgressFn | None = None,
     promote: bool = True,
     validation: ValidationReport | None = None,
+    recalibrate_latest_year: bool | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, log, register and gate the loan-book models. Returns a JSON-ready summary.
+
+    The PD role goes to whichever family (LightGBM or the scorecard) passes the calibration checks
+    with the highest AUC on the test year (`choose_pd_family`); it is registered as `iprisk-pd`.
+    `recalibrate_latest_year` (None = the train section's setting): see `recalibrate`.
 
     `validation`: a passing `ValidationReport` of this very folder, when the caller has just made
     one (`iprisk run`), so the book is not validated twice."""
@@ -171,7 +189,20 @@ def train_book(
 
     say("evaluating out of time")
     ev = evaluate(b, m, s)
+    recal = None
+    if s.train.recalibrate_latest_year if recalibrate_latest_year is None else recalibrate_latest_year:
+        say(f"recalibrating the PD candidates' intercept on the latest labelled year {b.test_years}")
+        before = {f: ev["metrics"][f"{p}mean_pd"] for f, p in (("lightgbm", "pd."), ("scorecard", "scorecard."))}
+        m, recal = recalibrate(b, m)
+        recal["mean_pd_before"] = before
+        ev = evaluate(b, m, s)
     metrics = ev["metrics"]
+    family, family_checks = choose_pd_family(metrics, s.gate)
+    metrics |= role_metrics(metrics, family)
+    if recal is not None:
+        metrics |= {f"recalibration.shift.{f}": v for f, v in recal["shift"].items()}
+        metrics |= {f"recalibration.mean_pd_before.{f}": v for f, v in recal["mean_pd_before"].items()}
+    pd_est = m.pd_model if family == "lightgbm" else m.scorecard
 
     say("writing the validation report")
     y_te = b.y[b.test]
@@ -193,13 +224,17 @@ def train_book(
         experiment_id, "book",
         tags={"iprisk.kind": "book", "data.path": str(data_dir.resolve()), "data.fingerprint": data_fingerprint,
               **{f"contract.{t}": v for t, v in contracts.items()}, "directions.policy": s.directions.policy,
+              "pd.family": family, **{f"pd.candidate.{f}": why for f, why in family_checks.items()},
+              "recalibration": "none" if recal is None else
+              f"intercept shift fitted on years {recal['years']} (the test year: calibration in the large in-sample)",
               **{f"direction.{r['feature']}": r["verdict"] for r in evidence_records(evidence)
                  if r["verdict"] in ("contradicted", "rejected")}},
         params={f"train.{k}": v for k, v in asdict(s.train).items()} | {
             "pd.params": str(m.pd_model.get_params())[:500], "n_features": b.X.shape[1],
             "test_years": ",".join(map(str, b.test_years))},
         metrics=metrics, report_dir=out_dir / "report", validation_json=validation.json_path,
-        models={"pd": PDPyfunc(m.pd_model, b.builder, contracts), "scorecard": ScorecardPyfunc(m.scorecard, b.builder, contracts),
+        models={"pd": PDPyfunc(pd_est, b.builder, contracts, family=family, recalibration=recal),
+                "scorecard": ScorecardPyfunc(m.scorecard, b.builder, contracts),
                 "recovery": RecoveryPyfunc(m.recovery, b.builder, contracts)},
         example=b.X[b.test].head(5).astype("float64"),
     )
@@ -210,7 +245,8 @@ def train_book(
     if promote:
         say("registering and running the promotion gate")
         versions, decisions = register_and_gate(
-            run.model_uris, registry.BOOK_MODELS, {"data.fingerprint": data_fingerprint, "run_id": run.run_id}, metrics,
+            run.model_uris, registry.BOOK_MODELS, {"data.fingerprint": data_fingerprint, "run_id": run.run_id, "pd.family": family},
+            metrics,
             book_champion_metrics(b.tables, b.test, y_te, b.loans, b.outcomes, s.discount_rate), s.gate,
         )
     return {
@@ -221,6 +257,9 @@ def train_book(
         "gate": [asdict(d) for d in decisions],
         "auc": metrics["pd.auc"],
         "scorecard_auc": metrics["scorecard.auc"],
+        "pd_family": family,
+        "pd_candidates": family_checks,
+        "recalibration": recal,
         "oracle_auc": metrics.get("oracle.auc"),
         "direction_policy": s.directions.policy,
         "direction_evidence": evidence_records(evidence),

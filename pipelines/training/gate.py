@@ -19,7 +19,7 @@ import pandas as pd
 from data_contracts.errors import IpriskError, ModelError
 from models import metrics as M
 from pipelines import registry
-from pipelines.promotion import GateConfig, GateDecision, decide
+from pipelines.promotion import GateConfig, GateDecision, calibration_ok, decide
 from pipelines.training.lgd_targets import lgd_eval
 from pipelines.training.splits import subset_book
 
@@ -35,7 +35,7 @@ def _challenger_metrics(kind: str, metrics: Mapping[str, float]) -> dict[str, An
         return {"lgd_mae": metrics.get("recovery.lgd_mae")}
     if kind == "survival":
         return {"c_index": metrics.get("survival.c_index")}
-    pre = "pd." if kind == "pd" else "scorecard."
+    pre = ("pd_role." if "pd_role.auc" in metrics else "pd.") if kind == "pd" else "scorecard."
     return {k: metrics[pre + k] for k in ("auc", "jeffreys_pass_share", "mean_pd_in_interval")}
 
 
@@ -46,7 +46,32 @@ def _verdict(kind: str, name: str, version: str, metrics: Mapping[str, float], c
         return decide(name, version, chal, champ, champ_v, gate, metric="lgd_mae", higher_is_better=False, check_calibration=False)
     if kind == "survival":  # patent survival: Harrell's C must beat the champion's by gate.min_auc_gain
         return decide(name, version, chal, champ, champ_v, gate, metric="c_index", check_calibration=False)
-    return decide(name, version, chal, champ, champ_v, gate, check_calibration=(kind == "pd"))
+    return decide(name, version, chal, champ, champ_v, gate)  # PD role and scorecard: the same calibration checks
+
+
+PD_FAMILIES = ("lightgbm", "scorecard")
+"""Families that compete for the PD role, with the metric prefix each one's test figures carry."""
+FAMILY_PREFIX = {"lightgbm": "pd.", "scorecard": "scorecard."}
+
+
+def choose_pd_family(metrics: Mapping[str, float], gate: GateConfig) -> tuple[str, dict[str, str]]:
+    """Which family takes the PD role: of the candidates that pass the *same* calibration checks
+    on the *same* out-of-time rows, the one with the highest AUC; when none passes, the highest
+    AUC (it is registered, fails the gate and becomes the challenger). Returns (family,
+    family → "passes" or the failed check)."""
+    why = {}
+    for f in PD_FAMILIES:
+        ok, reason = calibration_ok({k: metrics.get(FAMILY_PREFIX[f] + k) for k in ("jeffreys_pass_share", "mean_pd_in_interval")}, gate)
+        why[f] = "passes" if ok else reason
+    passing = [f for f in PD_FAMILIES if why[f] == "passes"] or list(PD_FAMILIES)
+    return max(passing, key=lambda f: metrics[FAMILY_PREFIX[f] + "auc"]), why
+
+
+def role_metrics(metrics: Mapping[str, float], family: str) -> dict[str, float]:
+    """The chosen family's test figures under `pd_role.*` (what the gate holds the PD role to)."""
+    pre = FAMILY_PREFIX[family]
+    return {f"pd_role.{k[len(pre):]}": v for k, v in metrics.items() if k.startswith(pre)} | {
+        "pd_role.is_scorecard": float(family == "scorecard")}
 
 
 def _champion_metrics(kind: str, name: str, champ_v: str, champion_metrics: ChampionMetrics) -> dict[str, float]:

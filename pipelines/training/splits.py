@@ -22,6 +22,10 @@ class TrainConfig:
     - ``byod_test_share``: hold-out share for a table without dates (stratified, seeded).
     - ``seed``: every random choice (splits, LightGBM, CV folds).
     - ``psi_bins``: bins of the population-stability index.
+    - ``recalibrate_latest_year``: shift every PD candidate's log-odds so its mean PD matches the
+      default rate of the latest labelled year (the test year) before the gate; off by default,
+      because that year's calibration in the large is then fitted, not tested (``iprisk train
+      --recalibrate`` turns it on for one run; the shift is recorded in MLflow).
     """
 
     test_years: int = 1
@@ -29,6 +33,7 @@ class TrainConfig:
     byod_test_share: float = 0.2
     seed: int = 7
     psi_bins: int = 10
+    recalibrate_latest_year: bool = False
 
 
 def year_split(loans: pd.DataFrame, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
