@@ -73,6 +73,22 @@ def print_directions(result: dict, out: Console | None = None) -> None:
         target.print(f"  [yellow]contradiction[/] {line}", soft_wrap=True)
 
 
+def print_pd_role(result: dict, out: Console | None = None) -> None:
+    """Which family holds the PD role this run (registered as iprisk-pd), each candidate's checks, any recalibration."""
+    if "pd_family" not in result:
+        return
+    target = out if out is not None else console
+    names = {"lightgbm": "LightGBM", "scorecard": "scorecard"}
+    cands = "; ".join(f"{names[f]} {why}" for f, why in result.get("pd_candidates", {}).items())
+    target.print(f"[bold]PD role[/]: {names[result['pd_family']]} (best AUC among the candidates that pass the calibration checks "
+                 f"on the test year; {cands})", soft_wrap=True)
+    rc = result.get("recalibration")
+    if rc:
+        shifts = ", ".join(f"{names[f]} {v:+.3f}" for f, v in rc["shift"].items())
+        target.print(f"  recalibrated on {rc['years']} (default rate {rc['default_rate']:.4f}): log-odds shift {shifts}; "
+                     "that year's calibration in the large is now fitted, not tested", soft_wrap=True)
+
+
 @app.command()
 def train(
     data: Path = typer.Option(..., "--data", help="Loan-book folder (firms/patents/loans/pledges/outcomes .parquet), "
@@ -87,6 +103,9 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the validation report (default: a temporary folder; "
                                                                "it is logged to MLflow either way)."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Log the run but register nothing and run no gate."),
+    recalibrate: bool = typer.Option(False, "--recalibrate", help="Loan book: shift the PD candidates' log-odds to the latest labelled "
+                                                                 "year's default rate before the gate (recorded in MLflow; that year's "
+                                                                 "calibration in the large is then fitted, not tested)."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary on stdout."),
 ) -> None:
     """Validate, build features, fit PD + scorecard (+ recovery on a book), evaluate out of time,
@@ -111,7 +130,8 @@ def train(
 
                 raise InputError(f"{data}: --test and --cv-seeds apply to a firm-level table with --contract, not to a loan book "
                                  "(a loan book is tested out of time on its latest year)")
-            result = train_book(data, out_dir=out, progress=step, promote=not no_promote)
+            result = train_book(data, out_dir=out, progress=step, promote=not no_promote,
+                                recalibrate_latest_year=True if recalibrate else None)
         if step:
             step("done")
     finally:
@@ -121,7 +141,7 @@ def train(
         keep = ("kind", "table", "auc", "cv_auc_mean", "cv_auc_std", "cv_auc_folds", "cv_auc_by_seed", "scorecard_auc", "scorecard_cv_auc_mean",
                 "scorecard_cv_auc_std", "scorecard_cv_auc_by_seed", "test", "test_rows", "test_defaults", "direction_policy",
                 "direction_evidence", "contradictions", "oracle_auc", "run_id", "tracking_uri", "registered_versions", "gate",
-                "report", "report_json", "seconds", "rows", "defaults", "metrics")
+                "report", "report_json", "seconds", "rows", "defaults", "metrics", "pd_family", "pd_candidates", "recalibration")
         typer.echo(to_json({k: result[k] for k in keep if k in result}))
         return
     m = result["metrics"]
@@ -152,6 +172,7 @@ def train(
             t.add_row(f"recovery {k}", f"{m[f'recovery.{k}']:.4f}", "")
     console.print(t)
     print_directions(result)
+    print_pd_role(result)
     if result.get("gate"):
         print_gate(result["gate"])
     console.print(f"validation report: {result['report']}\nMLflow: {result['tracking_uri']} (run {result['run_id']}); {result['seconds']} s")

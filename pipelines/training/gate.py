@@ -152,7 +152,7 @@ def no_champion_advice(decisions: list[Any]) -> list[str]:
             continue
         if "mean predicted PD" in g["reason"]:
             how = ("calibration in the large is the only failure: recalibrate the intercept on the latest labelled year "
-                   "and train again, or promote by hand with a recorded reason")
+                   "(`iprisk train --data DIR --recalibrate`, recorded in MLflow), or promote by hand with a recorded reason")
         else:
             how = "more data (defaults) would help; or promote by hand with a recorded reason"
         out.append(f"{g['model']} has no champion: v{g['version']} failed the checks ({g['reason']}); {how}: "
