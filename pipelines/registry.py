@@ -29,6 +29,10 @@ from pipelines.promotion import GateDecision
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 BOOK_MODELS = {"pd": "iprisk-pd", "scorecard": "iprisk-scorecard", "recovery": "iprisk-recovery"}
+OPTIONAL_BOOK_MODELS = frozenset({"scorecard"})
+"""Book models a bundle loads when they have a champion and does without otherwise: the scorecard is
+held to the same calibration checks as the PD role (it may hold that role itself, as `iprisk-pd`),
+so on a book where it fails them decisions carry no scorecard second opinion (`"scorecard": null`)."""
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 
 HEADLINE_METRICS = ("auc", "gini", "ks", "brier", "auc_to_oracle", "jeffreys_pass_share", "mean_pd_in_interval",
@@ -204,6 +208,8 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
     pinned = dict(versions or {})
     loaded: dict[str, tuple[Any, str]] = {}
     for kind, name in BOOK_MODELS.items():
+        if kind in OPTIONAL_BOOK_MODELS and name not in pinned and alias_version(name, CHAMPION) is None:
+            continue  # the scorecard's second opinion: absent until a scorecard passes the gate's checks
         loaded[kind] = load_wrapper(name, pinned.get(name, CHAMPION))
     pd_w = loaded["pd"][0]
     family = getattr(pd_w, "family", "lightgbm")  # versions from before the PD role was a role are LightGBM
@@ -224,7 +230,7 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
         feature_builder=pd_w.feature_builder,
         pd_model=pd_w.pd_model,
         recovery_model=loaded["recovery"][0].recovery_model,
-        scorecard=loaded["scorecard"][0].scorecard,
+        scorecard=loaded["scorecard"][0].scorecard if "scorecard" in loaded else None,
         pd_family=family,
         policy=load_policy(),
         versions=versions_out,
