@@ -123,6 +123,17 @@ def alias_version(name: str, alias: str = CHAMPION) -> str | None:
     return None if version is None else str(version)
 
 
+def latest_version(name: str) -> str | None:
+    """The newest registered version of a model, whatever its aliases; None when it has none.
+
+    Raises `RegistryError` when the registry cannot answer."""
+    try:
+        versions = _client().search_model_versions(f"name = '{name}'")
+    except (MlflowException, OSError) as e:
+        raise _failed(f"search_model_versions({name!r})", e) from e
+    return max((str(v.version) for v in versions), key=int, default=None)
+
+
 def apply_gate(decision: GateDecision, name: str) -> None:
     """Record the verdict on the model version (tags) and move the aliases accordingly."""
     client = _client()

@@ -105,7 +105,7 @@ def run(
     console.print(f"validation report: {report.html_path}  (summary {report.json_path})")
 
     tracking.connect()
-    have = all(registry.alias_version(n) for n in registry.BOOK_MODELS.values())
+    have = all(registry.alias_version(n) for k, n in registry.BOOK_MODELS.items() if k not in registry.OPTIONAL_BOOK_MODELS)
     if have and not retrain:
         console.print(f"champions already in the registry ({tracking.tracking_uri()}); use --retrain to train again")
     else:

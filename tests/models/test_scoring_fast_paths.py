@@ -106,7 +106,9 @@ def _edge_rows(sc, X: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_scorecard_lookup_is_optbinnings_transform(bundle, part):
-    sc = bundle.scorecard
+    from pipelines.registry import latest_version, load_wrapper
+
+    sc = load_wrapper("iprisk-scorecard", latest_version("iprisk-scorecard"))[0].scorecard  # champion or not
     X = _edge_rows(sc, bundle.features(part)[list(sc.feature_names_)].reset_index(drop=True))
     assert sc._woe_lookup() is not None  # the fast path is the one in use for the demo models
     Xa = sc._aligned(X)

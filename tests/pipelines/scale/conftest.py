@@ -3,11 +3,14 @@ shared by the package's tests and closed at the end; the scoring bundle of the s
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 
-@pytest.fixture(scope="package")
-def cluster():
+@contextmanager
+def local_cluster():
+    """A Dask client on a fresh 2-worker LocalCluster on 127.0.0.1, closed on exit."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -20,6 +23,20 @@ def cluster():
         finally:
             client.close()
             lc.close()
+
+
+@pytest.fixture(scope="package")
+def cluster():
+    with local_cluster() as client:
+        yield client
+
+
+@pytest.fixture
+def doomed_cluster():
+    """A cluster of its own for a test that kills every worker: the shared one is left whole (waiting
+    for the nannies to restart killed workers timed out on a loaded machine)."""
+    with local_cluster() as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
