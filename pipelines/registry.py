@@ -219,9 +219,12 @@ def load_bundle(tracking_uri: str | None = None, versions: Mapping[str, str] | N
     pinned = dict(versions or {})
     loaded: dict[str, tuple[Any, str]] = {}
     for kind, name in BOOK_MODELS.items():
-        if kind in OPTIONAL_BOOK_MODELS and name not in pinned and alias_version(name, CHAMPION) is None:
-            continue  # the scorecard's second opinion: absent until a scorecard passes the gate's checks
-        loaded[kind] = load_wrapper(name, pinned.get(name, CHAMPION))
+        ref = pinned.get(name, CHAMPION)
+        if kind in OPTIONAL_BOOK_MODELS and name not in pinned:
+            ref = alias_version(name, CHAMPION)  # looked up once: its version, or None for no champion
+            if ref is None:
+                continue  # the scorecard's second opinion: absent until a scorecard passes the gate's checks
+        loaded[kind] = load_wrapper(name, ref)
     pd_w = loaded["pd"][0]
     family = getattr(pd_w, "family", "lightgbm")  # versions from before the PD role was a role are LightGBM
     current = {t: c.version for t, c in core_contracts().items()}

@@ -132,3 +132,14 @@ def trained(small_book, registry_env, tmp_path_factory) -> dict:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return {"book": small_book, "home": registry_env, "uri": uri, "result": json.loads((cache / "result.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def bundle(trained):
+    """The scoring bundle of the session's trained champions (`load_bundle`), loaded once per module.
+
+    Named by the trained registry's URI: a module fixture is set up before `_restore_mlflow_uris`, so
+    a store another module's fixture pointed MLflow at may still be current."""
+    from pipelines.registry import load_bundle
+
+    return load_bundle(tracking_uri=trained["uri"])

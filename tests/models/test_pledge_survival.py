@@ -59,13 +59,6 @@ def test_in_force_share_weighs_rights_by_appraised_value():
 
 
 @pytest.fixture(scope="module")
-def bundle(trained):
-    from pipelines.registry import load_bundle
-
-    return load_bundle()
-
-
-@pytest.fixture(scope="module")
 def book(trained):
     from pipelines.readers import read_book
 

@@ -12,13 +12,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("registry")]
 
 
 @pytest.fixture(scope="module")
-def bundle(trained):
-    from pipelines.registry import load_bundle
-
-    return load_bundle()
-
-
-@pytest.fixture(scope="module")
 def book(trained):
     from pipelines.readers import read_book
 

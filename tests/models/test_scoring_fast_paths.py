@@ -15,13 +15,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("registry")]
 
 
 @pytest.fixture(scope="module")
-def bundle(trained):
-    from pipelines.registry import load_bundle
-
-    return load_bundle()
-
-
-@pytest.fixture(scope="module")
 def part(trained):
     from pipelines.readers import read_book
 

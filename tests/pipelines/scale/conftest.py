@@ -1,5 +1,5 @@
 """One Dask LocalCluster (2 worker processes on 127.0.0.1) for the distributed tests of a worker,
-shared by the package's tests and closed at the end; the scoring bundle of the session's trained registry."""
+shared by the package's tests and closed at the end."""
 
 from __future__ import annotations
 
@@ -37,13 +37,6 @@ def doomed_cluster():
     for the nannies to restart killed workers timed out on a loaded machine)."""
     with local_cluster() as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def bundle(trained):
-    from pipelines.registry import load_bundle
-
-    return load_bundle()
 
 
 @pytest.fixture(scope="module")
