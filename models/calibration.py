@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import expit
 
 from data_contracts.errors import ModelError
@@ -103,8 +104,6 @@ def intercept_shift(log_odds: Any, y: Any) -> float:
     equal to the observed default rate of ``y`` (n,) 0/1. Ranks, hence AUC, are unchanged.
 
     Raises ``ModelError`` when ``y`` holds only one class (no finite shift exists)."""
-    from scipy.optimize import brentq
-
     z = np.asarray(log_odds, dtype="float64").ravel()
     yy = np.asarray(y, dtype="float64").ravel()
     rate = float(yy.mean()) if yy.size else float("nan")

@@ -28,6 +28,7 @@ Margins are log-odds of default (mean over members); PDs are fractions.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -369,8 +370,6 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     def with_intercept_shift(self, delta: float) -> PDModel:
         """A copy whose calibrated log-odds are shifted by ``delta`` (recalibration in the large:
         the calibrator's intercept moves; TreeSHAP reasons stay additive, ranks and AUC unchanged)."""
-        import copy
-
         self._fitted()
         new = copy.deepcopy(self)
         new.calibrator_.intercept_ = float(self.calibrator_.intercept_ + delta)

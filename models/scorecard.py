@@ -15,6 +15,7 @@ against their best bin.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -208,8 +209,6 @@ class Scorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def with_intercept_shift(self, delta: float) -> Scorecard:
         """A copy whose log-odds are shifted by ``delta`` (recalibration in the large; points follow)."""
-        import copy
-
         new = copy.deepcopy(self)
         new.intercept_ = float(self.intercept_ + delta)
         new.points_table_ = new._points_table()
