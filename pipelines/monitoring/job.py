@@ -33,11 +33,11 @@ from models.decision import MasterScale
 from pipelines import registry
 from pipelines import report as R
 from pipelines import tracking as T
-from pipelines.audit_store import stream_decisions
+from pipelines.audit_store import decision_slices
 from pipelines.monitoring import report as MR
 from pipelines.monitoring.backtest import backtest, calibration_table
 from pipelines.monitoring.config import MonitoringConfig, load_monitoring_config
-from pipelines.monitoring.live import DECISION_ENDPOINTS, PD_MODEL, LiveCounter, Tally, count_chunks
+from pipelines.monitoring.live import DECISION_ENDPOINTS, OUTPUT_FIELDS, PD_MODEL, LiveCounter, Tally, count_chunks
 from pipelines.monitoring.reference import ReferenceProfile, load_reference_profile
 from pipelines.monitoring.stability import share_map, stability_index
 from pipelines.monitoring.verdict import EXIT_CODES, overall, verdict_of, window_breaches
@@ -45,7 +45,6 @@ from pipelines.monitoring.windows import Window, bound, check_window
 from pipelines.readers import read_table
 from pipelines.serving_config import load_config
 from pipelines.settings import load_section
-from pipelines.training import train_book
 
 OUTCOMES_CONTRACT = "monitoring_outcomes"
 LATEST = "latest.json"
@@ -136,7 +135,9 @@ def monitor(*, since: str | None = None, until: str | None = None, window: str =
     counter = LiveCounter(ref, wrapper.feature_builder, list(wrapper.pd_model.feature_names_), win,
                           set(outcome_frame["loan_id"]) if outcome_frame is not None else None)
     say(f"reading decisions from {audit.split('@')[-1]}")
-    count_chunks(counter, stream_decisions(audit, endpoints=DECISION_ENDPOINTS, since=lo, until=hi, chunk_rows=cfg.chunk_rows),
+    slices = decision_slices(audit, endpoints=DECISION_ENDPOINTS, since=lo, until=hi, chunk_rows=cfg.chunk_rows,
+                             output_fields=OUTPUT_FIELDS)
+    count_chunks(counter, slices,
                  cfg.workers, lambda: say(f"{counter.counts.records:,} records read"))
     tallies = counter.counts.tallies
     if not tallies:
@@ -249,6 +250,8 @@ def _slug(cap: str) -> str:
 
 def _retrain(book: str | Path, monitoring_run: str, say: Say) -> dict[str, Any]:
     """Train on `book` (the promotion gate decides what becomes champion); link both runs."""
+    from pipelines.training import train_book  # here: the training stack (Great Expectations …) costs seconds to import
+
     say(f"verdict 'act': retraining on {book}")
     result = train_book(book, progress=say)
     client = MlflowClient()

@@ -104,12 +104,13 @@ def test_an_empty_window_and_a_model_without_profile_say_what_to_do(recorded):
 
 
 def test_the_fast_path_gives_the_per_record_paths_window_figures(recorded):
-    """Column-wise tables, big or small chunks, two worker processes: the same figures, to the last bit,
-    as featurising each recorded application on its own record by record in one process."""
-    from pipelines.audit_store import stream_decisions
+    """Column-wise tables, big or small chunks, two worker processes reading their own slices of the
+    log with outputs trimmed by SQLite: the same figures, to the last bit, as featurising each recorded
+    application on its own record by record in one process."""
+    from pipelines.audit_store import decision_slices, stream_decisions
     from pipelines.monitoring.config import load_monitoring_config
     from pipelines.monitoring.job import _window_doc
-    from pipelines.monitoring.live import DECISION_ENDPOINTS, LiveCounter, count_chunks, tables_per_record
+    from pipelines.monitoring.live import DECISION_ENDPOINTS, OUTPUT_FIELDS, LiveCounter, count_chunks, tables_per_record
 
     wrapper, version = load_wrapper("iprisk-pd")
     ref = load_reference_profile("iprisk-pd", version)
@@ -130,10 +131,16 @@ def test_the_fast_path_gives_the_per_record_paths_window_figures(recorded):
         slow.add_chunk(c)
     fast = counter()
     count_chunks(fast, iter(chunks), workers=2)
-    assert fast.counts.records == slow.counts.records == 60 and fast.counts.skipped == slow.counts.skipped
-    assert fast.counts.outcomes == slow.counts.outcomes
+    slices = decision_slices(recorded["url"], endpoints=DECISION_ENDPOINTS, chunk_rows=7, output_fields=OUTPUT_FIELDS)
+    trimmed = [r for s in slices for r in s.rows()]
+    assert len(slices) > 2 and sum(len(r[4]) for r in trimmed) < sum(len(r[4]) for c in chunks for r in c)
+    sliced = counter()
+    count_chunks(sliced, slices, workers=2)
     cfg = load_monitoring_config()
-    assert set(fast.counts.tallies) == set(slow.counts.tallies)
-    for key in slow.counts.tallies:
-        docs = [_window_doc(key[0], c.counts.tallies[key], {key[1]: c.counts.tallies[key]}, ref, cfg) for c in (fast, slow)]
-        assert docs[0] == docs[1]
+    for c in (fast, sliced):
+        assert c.counts.records == slow.counts.records == 60 and c.counts.skipped == slow.counts.skipped
+        assert c.counts.outcomes == slow.counts.outcomes
+        assert set(c.counts.tallies) == set(slow.counts.tallies)
+        for key in slow.counts.tallies:
+            docs = [_window_doc(key[0], x.counts.tallies[key], {key[1]: x.counts.tallies[key]}, ref, cfg) for x in (c, slow)]
+            assert docs[0] == docs[1]
