@@ -45,6 +45,7 @@ from pipelines.monitoring.windows import Window, bound, check_window
 from pipelines.readers import read_table
 from pipelines.serving_config import load_config
 from pipelines.settings import load_section
+from pipelines.training import train_book
 
 OUTCOMES_CONTRACT = "monitoring_outcomes"
 LATEST = "latest.json"
@@ -250,8 +251,6 @@ def _slug(cap: str) -> str:
 
 def _retrain(book: str | Path, monitoring_run: str, say: Say) -> dict[str, Any]:
     """Train on `book` (the promotion gate decides what becomes champion); link both runs."""
-    from pipelines.training import train_book  # here: the training stack (Great Expectations …) costs seconds to import
-
     say(f"verdict 'act': retraining on {book}")
     result = train_book(book, progress=say)
     client = MlflowClient()
