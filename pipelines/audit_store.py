@@ -266,7 +266,7 @@ def _columns(url: str, output_fields: tuple[str, ...] | None) -> str:
     """The SELECT list of `STREAM_COLUMNS`. On SQLite ≥ 3.38 with `output_fields`, a `loans/score`
     record's outputs (~2.7 kB: reasons, collateral, price …) become the JSON object of just those
     fields, cut out by SQLite's C JSON reader with each value's original text (`->`: numbers keep
-    every digit), so the reader parses a tenth of the text; a missing field is null and a record
+    every digit), so the reader parses ~130 bytes instead; a missing field is null and a record
     whose outputs are not valid JSON comes whole, for the reader to reject as before."""
     cols = list(STREAM_COLUMNS)
     if output_fields and url.startswith("sqlite:///") and sqlite3.sqlite_version_info >= (3, 38):

@@ -126,7 +126,7 @@ class LiveCounter:
 
     def add_chunk(self, chunk: Chunk) -> None:
         """Rows of `pipelines.audit_store.STREAM_COLUMNS` (JSON as text), or a slice of the log to read them from."""
-        self.merge(self.count_chunk(chunk.rows() if isinstance(chunk, DecisionSlice) else chunk))
+        self.merge(self.count_chunk(chunk))
 
     def merge(self, counts: LiveCounts) -> None:
         """Add the counts of one chunk (chunks merged in log order give the same result as one pass)."""
@@ -138,8 +138,9 @@ class LiveCounter:
         for name in ("loan_id", "window", "pd", "grade", "lgd", "origination"):
             getattr(c.outcomes, name).extend(getattr(counts.outcomes, name))
 
-    def count_chunk(self, rows: Iterable[tuple]) -> LiveCounts:
-        """The counts of one chunk of audit rows, on their own (nothing kept in `self.counts`)."""
+    def count_chunk(self, chunk: Chunk) -> LiveCounts:
+        """The counts of one chunk of audit rows (or of a slice, read here), on their own (nothing kept in `self.counts`)."""
+        rows = chunk.rows() if isinstance(chunk, DecisionSlice) else chunk
         counts = LiveCounts()
         apps, keys, pds, grades, recs, lgds = [], [], [], [], [], []
         loads = _loads
@@ -256,7 +257,7 @@ def _start_worker(counter: LiveCounter) -> None:
 
 def _count_in_worker(chunk: Chunk) -> LiveCounts:
     assert _WORKER is not None
-    return _WORKER.count_chunk(chunk.rows() if isinstance(chunk, DecisionSlice) else chunk)
+    return _WORKER.count_chunk(chunk)
 
 
 def count_chunks(counter: LiveCounter, chunks: Iterable[Chunk], workers: int = 1,
@@ -275,8 +276,8 @@ def count_chunks(counter: LiveCounter, chunks: Iterable[Chunk], workers: int = 1
         return
     second = next(it, None)
     if second is None or workers <= 1:  # one chunk, or one process: no pool to start
-        for rows in itertools.chain([first], [] if second is None else [second], it):
-            counter.add_chunk(rows)
+        for chunk in itertools.chain([first], [] if second is None else [second], it):
+            counter.add_chunk(chunk)
             if on_chunk:
                 on_chunk()
         return
@@ -284,8 +285,8 @@ def count_chunks(counter: LiveCounter, chunks: Iterable[Chunk], workers: int = 1
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     pending: deque = deque()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(counter,)) as pool:
-        for rows in itertools.chain([first, second], it):
-            pending.append(pool.submit(_count_in_worker, rows))
+        for chunk in itertools.chain([first, second], it):
+            pending.append(pool.submit(_count_in_worker, chunk))
             while len(pending) > workers:
                 counter.merge(pending.popleft().result())
                 if on_chunk:
