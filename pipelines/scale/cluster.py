@@ -28,6 +28,10 @@ class ScaleConfig:
     partition may lose its worker before the job fails (Dask's ``allowed-failures``; local
     clusters only, a remote scheduler keeps its own). in_flight_per_worker: partitions submitted
     ahead per worker, which bounds the driver's and the workers' memory.
+    worker_malloc_trim_threshold: bytes for glibc's ``MALLOC_TRIM_THRESHOLD_`` in local workers; 0
+    (default) leaves glibc's adaptive default, as in a single process. Dask's own default (65536)
+    switches glibc's adaptive mmap threshold off, so every numpy/pandas temporary over 128 kB is a
+    fresh mmap with its page faults: a Monte Carlo path chunk took 63 ms instead of 26 ms.
     """
 
     scheduler: str = "process"
@@ -36,11 +40,13 @@ class ScaleConfig:
     worker_memory_limit: str = "2GiB"
     allowed_failures: int = 3
     in_flight_per_worker: int = 2
+    worker_malloc_trim_threshold: int = 0
 
     def __post_init__(self) -> None:
-        if self.partition_loans < 1 or self.threads_per_worker < 1 or self.allowed_failures < 0 or self.in_flight_per_worker < 1:
+        if (self.partition_loans < 1 or self.threads_per_worker < 1 or self.allowed_failures < 0 or self.in_flight_per_worker < 1
+                or self.worker_malloc_trim_threshold < 0):
             raise ClusterError(f"settings section 'scale': partition_loans, threads_per_worker and in_flight_per_worker "
-                               f"must be >= 1 and allowed_failures >= 0; got {self}")
+                               f"must be >= 1, allowed_failures and worker_malloc_trim_threshold >= 0; got {self}")
         parse_scheduler(self.scheduler)
 
 
@@ -86,8 +92,10 @@ def dask_client(scheduler: Scheduler, cfg: ScaleConfig) -> Iterator[Any]:
     if scheduler.kind == "process":
         raise ClusterError("scheduler 'process' runs without Dask; no client to open")
     if scheduler.kind == "local":
+        trim = cfg.worker_malloc_trim_threshold or None  # None unsets Dask's pre-spawn value
         with dask.config.set({"distributed.scheduler.allowed-failures": cfg.allowed_failures,
-                              "distributed.comm.timeouts.connect": "90s"}):  # busy machines answer late
+                              "distributed.comm.timeouts.connect": "90s",  # busy machines answer late
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": trim}):
             cluster = LocalCluster(n_workers=scheduler.workers, threads_per_worker=cfg.threads_per_worker,
                                    processes=True, host="127.0.0.1", dashboard_address=":0",
                                    memory_limit=cfg.worker_memory_limit)

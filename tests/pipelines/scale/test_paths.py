@@ -9,7 +9,7 @@ import pytest
 from models.portfolio import CorrelationStructure, MonteCarloConfig, TrancheRequest, evaluate_pool, pool_from_arrays
 from models.portfolio.monte_carlo import plan_paths, run_chunk
 from models.portfolio.tranches import TrancheSpec
-from pipelines.scale.paths import dask_runner
+from pipelines.scale.paths import TASKS_PER_WORKER, chunk_groups, dask_runner
 
 TRANCHES = (TrancheSpec(0, 0.03, "first-loss"), TrancheSpec(0.03, 0.1, "mezzanine"), TrancheSpec(0.1, 1, "senior"))
 
@@ -50,3 +50,11 @@ def test_dask_workers_give_the_local_engines_figures(cluster, pool, vr):
     if vr == "importance":
         assert np.array_equal(local.distribution.weights, remote.distribution.weights)
     assert local.as_dict() == remote.as_dict()
+
+
+@pytest.mark.parametrize("n, workers", [(1, 1), (7, 2), (2087, 2), (100, 64)])
+def test_chunk_groups_cover_every_chunk_once_in_order(n, workers):
+    groups = chunk_groups(n, workers)
+    assert [k for g in groups for k in g] == list(range(n))
+    assert len(groups) <= max(1, workers * TASKS_PER_WORKER)
+    assert all(len(g) >= 1 for g in groups)
