@@ -5,7 +5,7 @@ direction-evidence table of the hand-written contract; PDModel under the policie
 supported / none on the same folds; and ``--halves``: ``iprisk train --test`` on one half of the
 firms, tested on the other.
 
-Run: .venv/bin/python bench/bench_polish.py [--k 5] [--seeds 7,0,1] [--only pd,lgbm,scorecard,policies,halves] [--speed]
+Run: .venv/bin/python bench/bench_polish.py [--k 5] [--seeds 7,0,1] [--only pd,lgbm,scorecard,policies,halves] [--variant JSON ...] [--speed]
 Reads ../shared/data/polish_bankruptcy/1year.arff (read-only); columns mapped by the contract.
 The PDModel line of seed 7 is the figure ``iprisk train --cv 5`` prints as cv_auc_mean (``--cv 5
 --cv-seeds 7,0,1`` prints all three and their mean). Also prints predict_pd / contributions
@@ -16,6 +16,7 @@ loan-book-sized frame (100k x 60, fitted like the training job: 80k rows, valida
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -64,8 +65,9 @@ def _scorecard(directions):
     return Scorecard(s.scorecard, monotone_constraints=directions, direction_policy=s.directions)
 
 
-def product_pd(directions, seed: int, policy: str | None = None):
-    """PDModel exactly as pipelines/training/table.py builds it (settings file), policy overridable."""
+def product_pd(directions, seed: int, policy: str | None = None, overrides: dict | None = None):
+    """PDModel exactly as pipelines/training/table.py builds it (settings file), policy and
+    ``pd_model`` fields (``overrides``) overridable."""
     from dataclasses import replace
 
     from models.pd_model import PDModel
@@ -73,7 +75,8 @@ def product_pd(directions, seed: int, policy: str | None = None):
 
     s = load_training_settings()
     pol = s.directions if policy is None else replace(s.directions, policy=policy)
-    return PDModel(s.pd_model, monotone_constraints=directions, random_state=seed, direction_policy=pol)
+    cfg = replace(s.pd_model, **(overrides or {}))
+    return PDModel(cfg, monotone_constraints=directions, random_state=seed, direction_policy=pol)
 
 
 def evidence_table(X, y, directions) -> None:
@@ -169,6 +172,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--seeds", default="7,0,1", help="comma-separated CV split seeds (7 = the training job's)")
     ap.add_argument("--only", default="pd,lgbm,scorecard,policies,halves")
+    ap.add_argument("--variant", action="append", default=[], metavar="JSON",
+                    help='PDModel with pd_model fields overridden, e.g. \'{"learning_rate": 0.02, "max_rounds": 3000}\' (repeatable; same folds)')
     ap.add_argument("--speed", action="store_true", help="also time fits on a 100k x 60 synthetic frame")
     args = ap.parse_args()
 
@@ -192,7 +197,10 @@ def main() -> None:
         print(f"policy {default} (the settings' default) is the 'PDModel (product defaults)' line; the others:")
         for pol in (p for p in ("contract", "supported", "none") if p != default):
             candidates[f"policy_{pol}"] = (f"PDModel policy {pol}", lambda s, p=pol: product_pd(directions, s, p))
-    keys = [k for k in candidates if k in only or (k.startswith("policy_") and "policies" in only)]
+    for text in args.variant:
+        over = json.loads(text)
+        candidates[f"variant_{text}"] = (f"PDModel {text}", lambda s, o=over: product_pd(directions, s, overrides=o))
+    keys = [k for k in candidates if k in only or (k.startswith("policy_") and "policies" in only) or k.startswith("variant_")]
     for key in keys:
         name, factory = candidates[key]
         means = []
