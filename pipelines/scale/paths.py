@@ -10,6 +10,7 @@ from typing import Any
 
 from data_contracts.errors import ClusterError
 from models.portfolio.monte_carlo import ChunkResult, ChunkRunner, PathPlan, run_chunk
+from pipelines.scale.cluster import worker_count
 
 TASKS_PER_WORKER = 16
 """Tasks a plan is cut into per worker (at least): enough to balance load and to lose little work
@@ -42,7 +43,7 @@ def dask_runner(client: Any, in_flight: int = 64, per_worker: int = TASKS_PER_WO
 
     def run(plan: PathPlan) -> Iterator[ChunkResult]:
         plan_f = client.submit(_same, plan, pure=False)  # held by the scheduler: recomputed if its worker dies
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        workers = max(1, worker_count(client))
         todo = iter(chunk_groups(plan.n_chunks, workers, per_worker))
         pending = as_completed()
 
