@@ -7,10 +7,11 @@ import copy
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data_contracts.errors import InputError
-from pipelines.batch_scoring import read_applications
+from pipelines.batch_scoring import chunks, read_applications
 
 EXAMPLE = Path(__file__).parents[2] / "serving" / "static" / "example_application.json"
 
@@ -57,3 +58,38 @@ def test_an_unreadable_file_is_an_input_error(tmp_path):
     f.write_text("{")
     with pytest.raises(InputError, match="cannot read JSON"):
         read_applications(f)
+
+
+def _isin_chunks(tables: dict, size: int):
+    """The definition ``chunks`` must match: Series.isin filters per batch of loans."""
+    loans = tables["loans"]
+    for lo in range(0, len(loans), size):
+        part = loans.iloc[lo: lo + size]
+        pl = tables["pledges"][tables["pledges"]["loan_id"].isin(part["loan_id"])]
+        yield {"firms": tables["firms"][tables["firms"]["firm_id"].isin(part["firm_id"])],
+               "patents": tables["patents"][tables["patents"]["patent_id"].isin(pl["patent_id"])],
+               "loans": part, "pledges": pl}
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 100])
+def test_book_batches_hold_exactly_their_loans_firms_patents_and_pledges(size):
+    """Firms with loans in several batches, patents pledged twice, a pledge of an unknown loan, a
+    patent no pledge names, a duplicated firm row: every batch equals the isin filters, row for row."""
+    s = "string[pyarrow]"
+    tables = {
+        "loans": pd.DataFrame({"loan_id": pd.array(["L5", "L1", "L3", "L2", "L4", "L6", "L7"], dtype=s),
+                               "firm_id": pd.array(["F2", "F1", "F2", "F3", "F1", "F9", "F3"], dtype=s),
+                               "amount": [1.0, 2, 3, 4, 5, 6, 7]}),
+        "firms": pd.DataFrame({"firm_id": pd.array(["F3", "F1", "F2", "F4", "F3"], dtype=s), "x": [1, 2, 3, 4, 5]},
+                              index=[10, 11, 12, 13, 14]),
+        "pledges": pd.DataFrame({"loan_id": pd.array(["L1", "L2", "L1", "L5", "L8", "L3", "L7", "L4"], dtype=s),
+                                 "patent_id": pd.array(["P1", "P2", "P3", "P1", "P4", "P5", "P2", "P9"], dtype=s)}),
+        "patents": pd.DataFrame({"patent_id": pd.array(["P5", "P4", "P3", "P2", "P1", "P0"], dtype=s), "y": range(6)}),
+    }
+    got = list(chunks(tables, size))
+    want = list(_isin_chunks(tables, size)) if size < len(tables["loans"]) else [tables]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert set(g) == set(w)
+        for k in w:
+            pd.testing.assert_frame_equal(g[k], w[k])
