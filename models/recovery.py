@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_contracts.errors import ContractError, ModelError
 from models.lgd import discount_factor, loss_given_default
+from models.pd_model import SMALL_BATCH
 
 _EPS = 1e-4
 _CHUNK_ROWS = 4096
@@ -112,6 +113,30 @@ def _classifier(kind: str, c: RecoveryConfig, minority: int):
     if kind == "lightgbm" and folds >= 2:
         return CalibratedClassifierCV(LGBMClassifier(**_lgbm_params(c)), method="sigmoid", cv=folds, ensemble=False)
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+
+
+def _sell_probability(model, df: pd.DataFrame, threads: int) -> NDArray[np.float64]:
+    """P(sold) per loan (n,). For the calibrated LightGBM classifier (``ensemble=False``: one
+    classifier, one sigmoid) the same arithmetic as ``CalibratedClassifierCV.predict_proba``, with
+    LightGBM's thread count chosen per batch (the fitted classifier keeps ``n_jobs=1``)."""
+    if (isinstance(model, CalibratedClassifierCV) and model.method == "sigmoid"
+            and len(model.calibrated_classifiers_) == 1 and list(model.classes_) == [0, 1]):
+        cc = model.calibrated_classifiers_[0]
+        if isinstance(cc.estimator, LGBMClassifier) and list(cc.estimator.classes_) == [0, 1] and len(cc.calibrators) == 1:
+            est = cc.estimator  # sklearn calibrates decision_function (LightGBM: the raw score) when there is one
+            raw = (est.decision_function(df, num_threads=threads) if hasattr(est, "decision_function")
+                   else est.predict_proba(df, num_threads=threads)[:, 1])
+            p = cc.calibrators[0].predict(raw)
+            p[(1.0 < p) & (p <= 1.0 + 1e-5)] = 1.0
+            return p
+    return model.predict_proba(df)[:, 1]
+
+
+def _regress(model, df: pd.DataFrame, threads: int) -> NDArray[np.float64]:
+    """A fitted regressor's prediction (n,), LightGBM with the batch's thread count."""
+    if isinstance(model, LGBMRegressor):
+        return model.predict(df, num_threads=threads)
+    return model.predict(df)
 
 
 def _quantile_nodes(n: int) -> NDArray[np.float64]:
@@ -230,13 +255,14 @@ class RecoveryModel(BaseEstimator):
         """p_sell (n,), price-fraction nodes (n, K), years nodes (n, J); nodes equally weighted."""
         self._check_fitted()
         df = self._frame(X)
+        threads = 1 if len(df) < SMALL_BATCH else 0  # LightGBM: one thread on small batches, all cores on large
         if self.sell_model_ is None:
             p = np.full(len(df), self.sell_constant_)
         else:
-            p = self.sell_model_.predict_proba(df)[:, 1]
-        mu = np.asarray(self.price_model_.predict(df), float)
+            p = _sell_probability(self.sell_model_, df, threads)
+        mu = np.asarray(_regress(self.price_model_, df, threads), float)
         f_nodes = self._cfg.price_fraction_cap * expit(mu[:, None] + self.price_nodes_[None, :])
-        mt = np.asarray(self.years_model_.predict(df), float)
+        mt = np.asarray(_regress(self.years_model_, df, threads), float)
         t_nodes = np.maximum(mt[:, None] + self.years_nodes_[None, :], 0.0)
         return p, f_nodes, t_nodes
 
@@ -304,7 +330,10 @@ class RecoveryModel(BaseEstimator):
         g, i, cshare = (np.broadcast_to(np.asarray(a, float), (n,)) for a in (guarantee_share, insurance_share, compensation_share))
         # present value of the sale at every (price, time) node, sorted per loan, with prefix sums:
         # E[(EAD − PV)⁺ | sold] = (m·EAD − Σ_{k<m} PV_(k)) / N with m = #{PV < EAD}
-        pv = np.sort((f_nodes[:, :, None] * v[:, None, None] * discount_factor(t_nodes, r)[:, None, :]).reshape(n, -1), axis=1)
+        # laid out (loan, year node, price node): the price nodes ascend, so each row is J sorted runs,
+        # which the stable (run-merging) sort exploits; same values, same sorted array as any layout
+        fv = f_nodes * v[:, None]
+        pv = np.sort((fv[:, None, :] * discount_factor(t_nodes, r)[:, :, None]).reshape(n, -1), axis=1, kind="stable")
         n_nodes = pv.shape[1]
         prefix = np.concatenate([np.zeros((n, 1)), np.cumsum(pv, axis=1)], axis=1)
 

@@ -148,3 +148,27 @@ def test_all_sold_uses_constant_probability(train):
 def test_config_validates():
     with pytest.raises(ContractError, match="sell_estimator"):
         RecoveryConfig(sell_estimator="forest")
+
+
+def test_batch_predictions_equal_the_estimators_own(model, test_set):
+    """Large batches run LightGBM on all cores through the estimators' parts; every number equals the
+    fitted scikit-learn objects' own single-threaded predict / predict_proba, bit for bit."""
+    X = pd.concat([test_set["X"]] * 2, ignore_index=True)  # 6,000 rows: above the one-thread batch size
+    p, f_nodes, t_nodes = model.disposal_nodes(X)
+    assert np.array_equal(p, model.sell_model_.predict_proba(X)[:, 1])
+    mu = np.asarray(model.price_model_.predict(X), float)
+    assert np.array_equal(f_nodes, model._cfg.price_fraction_cap * expit(mu[:, None] + model.price_nodes_[None, :]))
+    p_small, _, _ = model.disposal_nodes(X.iloc[:50])
+    assert np.array_equal(p_small, p[:50])
+
+
+def test_lgd_function_equals_the_mean_shortfall_over_nodes(model, test_set):
+    """The sorted-prefix arithmetic gives E[(EAD − PV)⁺] over the equally weighted (price, time) nodes."""
+    d = test_set
+    X, v, ead = d["X"].iloc[:200], d["value"][:200], d["ead"][:200]
+    p, f_nodes, t_nodes = model.disposal_nodes(X)
+    pv = f_nodes[:, :, None] * v[:, None, None] * (1.0 + RATE) ** -t_nodes[:, None, :]
+    shortfall = np.maximum(ead[:, None, None] - pv, 0.0).mean(axis=(1, 2))
+    gross = p * shortfall + (1.0 - p) * ead
+    want = loss_given_default(ead, ead - gross, 0.0, RATE, 0.0, 0.0, 0.0)
+    np.testing.assert_allclose(model.lgd_function(X, v, 0.0, 0.0, 0.0, RATE)(ead), want, rtol=1e-9, atol=1e-12)
