@@ -1,7 +1,7 @@
 """One decision and one batch, timed in CPU seconds and optionally profiled, for this tree and
 (side by side, in the same run) another checkout of the project, e.g. the commit before a speed-up.
 
-CPU time (``time.process_time``) is used because the machine is shared: wall time under load
+CPU time (``time.process_time``) is used by default because the machine is shared: wall time under load
 measures the neighbours. Each tree runs in its own subprocess; the runs alternate ``--rounds``
 times and the best round per tree is reported, with the load average next to the figures.
 Needs a registry with champion models and a demo book (``iprisk train`` on ``iprisk demo``):
@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 
 
-def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str) -> dict:
+def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str, wall: bool = False) -> dict:
     """Runs inside the tree under test (cwd and sys.path set by the parent)."""
     sys.path.insert(0, os.getcwd())
     sys.path.insert(0, str(Path(os.getcwd()) / "tests" / "e2e"))
@@ -45,23 +45,24 @@ def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str) -> dict:
     apps = [checks.fill_application(a, a["loan"]["loan_id"]) for a in book_applications(book, n_apps, seed=1)]
     for a in apps[:3]:
         score_applications(bundle, [a])  # warm caches (lookups, lazy imports)
-    c = time.process_time()
+    clock = time.perf_counter if wall else time.process_time
+    c = clock()
     decisions = [score_applications(bundle, [a])[0] for a in apps]
-    one = (time.process_time() - c) / len(apps)
+    one = (clock() - c) / len(apps)
 
     tables = read_applications(book)
     n = len(tables["loans"])
     X = bundle.features(tables)[list(bundle.pd_model.feature_names_)]
     bundle.pd_model.predict_proba(X.head(100))
-    c = time.process_time()
+    c = clock()
     bundle.pd_model.predict_proba(X)
-    bare = time.process_time() - c
-    c = time.process_time()
+    bare = clock() - c
+    c = clock()
     frame = score_tables(bundle, tables)
-    full = time.process_time() - c
-    c = time.process_time()
+    full = clock() - c
+    c = clock()
     score_tables(bundle, tables, reasons=0)
-    nor = time.process_time() - c
+    nor = clock() - c
 
     if profile_dir:
         from pyinstrument import Profiler
@@ -87,6 +88,7 @@ def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str) -> dict:
 
 def run(tree: Path, args, tag: str) -> dict:
     cmd = [sys.executable, str(HERE / "bench" / "bench_decision_profile.py"), "--worker", "--book", str(args.book), "--apps", str(args.apps), "--tag", tag]
+    cmd += ["--wall"] if args.wall else []
     if args.profile:
         cmd += ["--profile", str(args.profile)]
     res = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
@@ -104,9 +106,11 @@ def main() -> None:
     ap.add_argument("--profile", type=Path)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="this", help=argparse.SUPPRESS)
+    ap.add_argument("--wall", action="store_true", help="wall time instead of CPU time (a quiet machine; counts "
+                    "multi-threaded LightGBM calls the way bench_training.py's wall-clock ratios do)")
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.book, args.apps, str(args.profile) if args.profile else None, args.tag)))
+        print(json.dumps(worker(args.book, args.apps, str(args.profile) if args.profile else None, args.tag, args.wall)))
         return
     trees = {"before": args.baseline, "after": HERE} if args.baseline else {"after": HERE}
     best: dict[str, dict] = {}
@@ -122,9 +126,9 @@ def main() -> None:
             for k in ("one_ms", "bare", "full", "nor"):
                 b[k] = min(b[k], res[k])
     la = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average {la} (cores {os.cpu_count()}); best of {args.rounds} round(s), CPU time")
+    print(f"load average {la} (cores {os.cpu_count()}); best of {args.rounds} round(s), {'wall' if args.wall else 'CPU'} time")
     for tag, b in best.items():
-        print(f"{tag:>6}: one decision {b['one_ms']:.1f} ms CPU; batch {b['n_loans']} loans: bare predict_proba {b['bare']:.3f} s, "
+        print(f"{tag:>6}: one decision {b['one_ms']:.1f} ms; batch {b['n_loans']} loans: bare predict_proba {b['bare']:.3f} s, "
               f"with reasons {b['full']:.3f} s (ratio {b['bare'] / b['full']:.3f}, target ≥ 0.03), "
               f"without {b['nor']:.3f} s (ratio {b['bare'] / b['nor']:.3f}, target ≥ 0.3)")
     if len(best) == 2:
