@@ -53,6 +53,8 @@ from features.specs import (
 
 Tables = Mapping[str, pd.DataFrame]
 TABLES = ("firms", "patents", "loans", "pledges")
+AMOUNT_FEATURES = ("amount_to_assets", "log_amount", "ltv", "coverage_after_enhancements")
+"""Features computed from ``loans.amount`` (their specs list it among their inputs; a test checks)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     return frame[col].to_numpy(dtype=float, na_value=np.nan)
 
 
+def _enhancement(loans: pd.DataFrame) -> np.ndarray:
+    """Share of the loss covered by guarantee, insurance and compensation, per loan, in [0, 1]."""
+    return np.clip(sum(np.nan_to_num(_num(loans, c)) for c in ENHANCEMENT_COLUMNS), 0.0, 1.0)
+
+
 class FeatureBuilder:
     """tables (firms, patents, loans, pledges) -> one float64 feature row per loan.
 
@@ -189,6 +196,40 @@ class FeatureBuilder:
         )
         return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), patent_pos
 
+    def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray) -> pd.DataFrame:
+        """``transform`` of the same loans with other amounts, without redoing the patent pass.
+
+        ``X``: ``transform(tables)`` (n, k); ``amounts``: (n, g) CNY, row i for ``X``'s loan i.
+        Returns (n·g, k) float64 (row i·g + j: loan i at ``amounts[i, j]``; index: loan ids repeated):
+        every column copied from ``X`` except those computed from ``loans.amount``
+        (:data:`AMOUNT_FEATURES`), which the same code as ``transform`` recomputes."""
+        self._check_fitted()
+        amounts = np.asarray(amounts, dtype=np.float64)
+        n, g = amounts.shape
+        loans = _table(tables, "loans").set_index("loan_id").reindex(X.index)
+        firms = _table(tables, "firms").set_index("firm_id")
+        assets = _num(firms, "total_assets")[firms.index.get_indexer(loans["firm_id"])]
+        rep = np.repeat(np.arange(n), g)
+        out = X.to_numpy(np.float64)[rep]
+        new = self._amount_columns(amounts.ravel(), X["total_appraised_value"].to_numpy(np.float64)[rep],
+                                   _enhancement(loans)[rep], assets[rep])
+        for j, c in enumerate(self.feature_names_):
+            if c in new:
+                out[:, j] = new[c]
+        return pd.DataFrame(out, index=X.index[rep], columns=list(self.feature_names_))
+
+    def _amount_columns(self, amount: np.ndarray, total: np.ndarray, enhancement: np.ndarray,
+                        total_assets: np.ndarray) -> dict[str, np.ndarray]:
+        """The features computed from the loan amount (CNY), per loan: :data:`AMOUNT_FEATURES`."""
+        cfg = self.config
+        uncovered = amount * (1.0 - enhancement)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ltv = np.where(total > 0, amount / np.where(total > 0, total, 1.0), cfg.ltv_cap)
+            coverage = np.where(uncovered > 0, total / np.where(uncovered > 0, uncovered, 1.0), cfg.coverage_cap)
+            to_assets = amount / total_assets
+        return {"amount_to_assets": to_assets, "log_amount": np.log(np.maximum(amount, 1.0)),
+                "ltv": np.minimum(ltv, cfg.ltv_cap), "coverage_after_enhancements": np.minimum(coverage, cfg.coverage_cap)}
+
     def _transform(self, tables: Tables) -> tuple[pd.DataFrame, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
         self._check_fitted()
         frames = {name: _table(tables, name) for name in TABLES}
@@ -232,19 +273,10 @@ class FeatureBuilder:
                     cols[f"{name}__{v}"] = (codes == i).astype(float)
 
         # loan structure (CNY; shares are fractions)
-        amount = _num(loans, "amount")
-        total = cols["total_appraised_value"]
-        enhancement = np.clip(sum(np.nan_to_num(_num(loans, c)) for c in ENHANCEMENT_COLUMNS), 0.0, 1.0)
-        uncovered = amount * (1.0 - enhancement)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ltv = np.where(total > 0, amount / np.where(total > 0, total, 1.0), cfg.ltv_cap)
-            coverage = np.where(uncovered > 0, total / np.where(uncovered > 0, uncovered, 1.0), cfg.coverage_cap)
-            cols["amount_to_assets"] = amount / _num(firms, "total_assets")[firm_pos]
-        cols["log_amount"] = np.log(np.maximum(amount, 1.0))
         cols["term_months"] = _num(loans, "term_months")
-        cols["enhancement_share"] = enhancement
-        cols["ltv"] = np.minimum(ltv, cfg.ltv_cap)
-        cols["coverage_after_enhancements"] = np.minimum(coverage, cfg.coverage_cap)
+        cols["enhancement_share"] = _enhancement(loans)
+        cols.update(self._amount_columns(_num(loans, "amount"), cols["total_appraised_value"], cols["enhancement_share"],
+                                         _num(firms, "total_assets")[firm_pos]))
 
         index = pd.Index(loans["loan_id"], name="loan_id")
         if not index.is_unique:

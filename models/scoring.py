@@ -259,17 +259,9 @@ class ScoringBundle:
         grid = np.geomspace(1e-3, 1.0, pol.explanations.counterfactual_grid)
         n, g = len(loans), len(grid)
         req = loans["amount"].to_numpy(float)
-        big = loans.loc[np.repeat(np.arange(n), g)].reset_index(drop=True)
-        big["amount"] = (req[:, None] * grid[None, :]).ravel()
-        big["loan_id"] = [f"{lid}#{j}" for lid in loans["loan_id"] for j in range(g)]
-        pl = tables["pledges"][tables["pledges"]["loan_id"].isin(loans["loan_id"])]
-        pl_ids = [str(x) for x in pl["loan_id"]]
-        big_pl = pd.DataFrame({  # the pledges once per grid point, grid point by grid point (one frame, no per-point copies)
-            "loan_id": [f"{lid}#{j}" for j in range(g) for lid in pl_ids],
-            "patent_id": np.tile(pl["patent_id"].to_numpy(object), g),
-        })
-        t2 = dict(tables) | {"loans": big, "pledges": big_pl}
-        pd_grid = self.predict_pd(self.features(t2).reindex(big["loan_id"])).reshape(n, g)
+        # the same loans at every grid amount: only the amount's features change (FeatureBuilder.at_amounts)
+        X_grid = self.feature_builder.at_amounts(ev.X, tables, req[:, None] * grid[None, :])
+        pd_grid = self.predict_pd(X_grid).reshape(n, g)
         pd_grid = np.maximum.accumulate(pd_grid, axis=1)  # monotone in amount, as the constraints intend
         log_grid = np.log(grid)
 

@@ -11,6 +11,7 @@ from feature_book import make_tables, single_request
 
 from data_contracts import InputError, ModelError, load_contract
 from features import FeatureBuilder, FeatureConfig, feature_specs, monotone_constraints, pledged_patent_indicators
+from features.loan_frame import AMOUNT_FEATURES
 
 
 def _nan_allowed(names) -> set[str]:
@@ -211,3 +212,22 @@ def test_demo_book(demo_book):
     loan_id = demo_book["loans"]["loan_id"].iloc[len(X) // 2]
     one = b.transform(single_request(demo_book, loan_id))
     pd.testing.assert_frame_equal(one, X.loc[[loan_id]], check_exact=False, rtol=1e-12, atol=0)
+
+
+def test_at_amounts_equals_transform_with_the_amounts_replaced(builder, book, frame):
+    """The counterfactual grid's shortcut: loans at other amounts, only the amount's features redone,
+    equal ``transform`` of the book with those amounts, bit for bit; the rest is copied."""
+    rng = np.random.default_rng(4)
+    amounts = book["loans"]["amount"].to_numpy(float)[:, None] * rng.uniform(0.001, 1.0, (len(frame), 3))
+    got = builder.at_amounts(frame, book, amounts)
+    assert got.shape == (3 * len(frame), frame.shape[1]) and list(got.columns) == list(frame.columns)
+    for j in range(3):
+        loans = book["loans"].copy()
+        loans["amount"] = amounts[:, j]
+        want = builder.transform({**book, "loans": loans})
+        pd.testing.assert_frame_equal(got.iloc[j::3], want, check_exact=True)
+
+
+def test_amount_features_are_exactly_those_computed_from_the_loan_amount(builder):
+    from_amount = {s.name for s in feature_specs() if "loans.amount" in s.source_columns}
+    assert from_amount == set(AMOUNT_FEATURES)
