@@ -205,10 +205,16 @@ class FeatureBuilder:
         (:data:`AMOUNT_FEATURES`), which the same code as ``transform`` recomputes."""
         self._check_fitted()
         amounts = np.asarray(amounts, dtype=np.float64)
+        if amounts.ndim != 2 or amounts.shape[0] != len(X):
+            raise ModelError(f"features: at_amounts: amounts must be (loans, grid) = ({len(X)}, g), got shape {amounts.shape}")
         n, g = amounts.shape
         loans = _table(tables, "loans").set_index("loan_id").reindex(X.index)
         firms = _table(tables, "firms").set_index("firm_id")
-        assets = _num(firms, "total_assets")[firms.index.get_indexer(loans["firm_id"])]
+        firm_pos = firms.index.get_indexer(loans["firm_id"])
+        if (firm_pos < 0).any():
+            bad = X.index[firm_pos < 0][:5].tolist()
+            raise InputError(f"features: at_amounts: loans {bad} of X lack a loans row or their firms.firm_id row in the tables given")
+        assets = _num(firms, "total_assets")[firm_pos]
         rep = np.repeat(np.arange(n), g)
         out = X.to_numpy(np.float64)[rep]
         new = self._amount_columns(amounts.ravel(), X["total_appraised_value"].to_numpy(np.float64)[rep],

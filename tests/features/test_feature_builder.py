@@ -231,3 +231,10 @@ def test_at_amounts_equals_transform_with_the_amounts_replaced(builder, book, fr
 def test_amount_features_are_exactly_those_computed_from_the_loan_amount(builder):
     from_amount = {s.name for s in feature_specs() if "loans.amount" in s.source_columns}
     assert from_amount == set(AMOUNT_FEATURES)
+
+
+def test_at_amounts_refuses_loans_the_tables_do_not_hold(builder, book, frame):
+    with pytest.raises(InputError, match="at_amounts"):
+        builder.at_amounts(frame, {**book, "loans": book["loans"].iloc[1:]}, np.ones((len(frame), 2)))
+    with pytest.raises(ModelError, match="amounts must be"):
+        builder.at_amounts(frame, book, np.ones(len(frame)))
