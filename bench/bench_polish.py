@@ -6,6 +6,7 @@ supported / none on the same folds; and ``--halves``: ``iprisk train --test`` on
 firms, tested on the other.
 
 Run: .venv/bin/python bench/bench_polish.py [--k 5] [--seeds 7,0,1] [--only pd,lgbm,scorecard,policies,halves] [--variant JSON ...] [--speed]
+(``--variant '{"lightgbm": {"path_smooth": 5}}'`` passes raw LightGBM parameters; ``--only none`` runs the variants alone.)
 Reads ../shared/data/polish_bankruptcy/1year.arff (read-only); columns mapped by the contract.
 The PDModel line of seed 7 is the figure ``iprisk train --cv 5`` prints as cv_auc_mean (``--cv 5
 --cv-seeds 7,0,1`` prints all three and their mean). Also prints predict_pd / contributions
@@ -67,7 +68,9 @@ def _scorecard(directions):
 
 def product_pd(directions, seed: int, policy: str | None = None, overrides: dict | None = None):
     """PDModel exactly as pipelines/training/table.py builds it (settings file), policy and
-    ``pd_model`` fields (``overrides``) overridable."""
+    ``pd_model`` fields (``overrides``) overridable. ``overrides["lightgbm"]``: raw LightGBM
+    parameters without a ``pd_model`` field (e.g. ``{"path_smooth": 5}``), added to every booster's
+    parameters — for research runs only; the product's model has no such switch."""
     from dataclasses import replace
 
     from models.pd_model import PDModel
@@ -75,8 +78,11 @@ def product_pd(directions, seed: int, policy: str | None = None, overrides: dict
 
     s = load_training_settings()
     pol = s.directions if policy is None else replace(s.directions, policy=policy)
-    cfg = replace(s.pd_model, **(overrides or {}))
-    return PDModel(cfg, monotone_constraints=directions, random_state=seed, direction_policy=pol)
+    over = dict(overrides or {})
+    raw = over.pop("lightgbm", None)
+    cfg = replace(s.pd_model, **over)
+    cls = PDModel if not raw else type("PDModelResearch", (PDModel,), {"_params": lambda self, c: {**PDModel._params(self, c), **raw}})
+    return cls(cfg, monotone_constraints=directions, random_state=seed, direction_policy=pol)
 
 
 def evidence_table(X, y, directions) -> None:
@@ -173,7 +179,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="7,0,1", help="comma-separated CV split seeds (7 = the training job's)")
     ap.add_argument("--only", default="pd,lgbm,scorecard,policies,halves")
     ap.add_argument("--variant", action="append", default=[], metavar="JSON",
-                    help='PDModel with pd_model fields overridden, e.g. \'{"learning_rate": 0.02, "max_rounds": 3000}\' (repeatable; same folds)')
+                    help='PDModel with pd_model fields overridden, e.g. \'{"learning_rate": 0.02, "max_rounds": 3000}\'; '
+                         'raw LightGBM parameters under "lightgbm", e.g. \'{"lightgbm": {"path_smooth": 5}}\' (repeatable; same folds)')
     ap.add_argument("--speed", action="store_true", help="also time fits on a 100k x 60 synthetic frame")
     args = ap.parse_args()
 
