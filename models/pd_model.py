@@ -49,6 +49,12 @@ SMALL_BATCH = 2048
 """Rows below which prediction runs on one thread."""
 
 
+def lightgbm_threads(n_rows: int, large: int = 0) -> int:
+    """LightGBM ``num_threads`` for predicting ``n_rows`` rows: 1 below SMALL_BATCH (thread start-up
+    costs more than the trees on small batches), else ``large`` (0 = all cores)."""
+    return 1 if n_rows < SMALL_BATCH else large
+
+
 @dataclass(frozen=True)
 class PDModelConfig:
     """Settings of :class:`PDModel` (settings section ``pd_model``). Defaults are the product's choice,
@@ -385,8 +391,7 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def _predict(self, booster: lgb.Booster, Z: np.ndarray, **how: Any) -> np.ndarray:
         """One booster's raw margins or contributions; single-threaded below SMALL_BATCH rows."""
-        threads = 1 if Z.shape[0] < SMALL_BATCH else self._config().predict_threads
-        return booster.predict(Z, num_threads=threads, **how)
+        return booster.predict(Z, num_threads=lightgbm_threads(Z.shape[0], self._config().predict_threads), **how)
 
     def _aligned(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "feature_names_"):

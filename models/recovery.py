@@ -40,7 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_contracts.errors import ContractError, ModelError
 from models.lgd import discount_factor, loss_given_default
-from models.pd_model import SMALL_BATCH
+from models.pd_model import lightgbm_threads
 
 _EPS = 1e-4
 _CHUNK_ROWS = 4096
@@ -255,7 +255,7 @@ class RecoveryModel(BaseEstimator):
         """p_sell (n,), price-fraction nodes (n, K), years nodes (n, J); nodes equally weighted."""
         self._check_fitted()
         df = self._frame(X)
-        threads = 1 if len(df) < SMALL_BATCH else 0  # LightGBM: one thread on small batches, all cores on large
+        threads = lightgbm_threads(len(df))
         if self.sell_model_ is None:
             p = np.full(len(df), self.sell_constant_)
         else:
