@@ -81,7 +81,7 @@ def _window_doc(name: str, t: Tally, per_version: dict[str, Tally], ref: Referen
     top = sorted(csi.items(), key=lambda kv: -kv[1])[: cfg.top_features]
 
     def basics(x: Tally) -> dict[str, Any]:
-        return {"decisions": x.n, "mean_pd": x.pd_sum / x.n if x.n else None,
+        return {"decisions": x.n, "mean_pd": float(x.pd_sum / x.n) if x.n else None,
                 "psi_score": stability_index(ref.score.shares, x.score) if x.n else None}
 
     return {"window": name, **basics(t), "shares": share_map(t.recommendations), "grades": share_map(t.grades),

@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,9 @@ class Tally:
     """Counts of one (window, PD model version); adding two tallies adds their counts."""
 
     n: int = 0
-    pd_sum: float = 0.0
+    pd_sum: Fraction = Fraction(0)
+    """Exact sum of the PDs: a window's mean PD is the same to the last bit however the log was
+    chunked or split between workers (a float sum depends on the order of addition)."""
     recommendations: Counter = field(default_factory=Counter)
     grades: Counter = field(default_factory=Counter)
     score: np.ndarray | None = None
@@ -192,7 +195,7 @@ class LiveCounter:
             groups.setdefault(k, []).append(i)
         for k, idx in groups.items():
             ix = np.asarray(idx)
-            t = Tally(n=len(ix), pd_sum=float(pd_arr[ix].sum()), recommendations=Counter(recs[i] for i in idx),
+            t = Tally(n=len(ix), pd_sum=sum(map(Fraction, pd_arr[ix].tolist()), Fraction(0)), recommendations=Counter(recs[i] for i in idx),
                       grades=Counter(grades[i] for i in idx), score=bin_counts(pd_arr[ix], self.score_edges))
             rows_ok = ix[ok[ix]]
             for j, f in enumerate(self.features):
