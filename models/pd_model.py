@@ -43,8 +43,10 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from data_contracts.errors import ModelError
 from models.calibration import AffineCalibrator, LogOddsClassifierMixin
 from models.direction_evidence import DirectionPolicy, choose_directions
+from models.tree_shap import TreeShapTables, UnsupportedBooster
 
 SYNTHETIC_OPS = ("ratio", "difference", "product")
+_TABLES = "_tree_shap_tables_"
 SMALL_BATCH = 2048
 """Rows below which prediction runs on one thread."""
 
@@ -353,14 +355,15 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Additive reasons in calibrated log-odds: (n, features + 'bias'), rows summing to logit(PD).
 
-        TreeSHAP (LightGBM ``pred_contrib``) averaged over members, a synthetic feature's share
+        TreeSHAP averaged over members (LightGBM's ``pred_contrib`` below SMALL_BATCH rows, the
+        same values from per-leaf tables above: models/tree_shap.py), a synthetic feature's share
         split equally between its two parents, all scaled by the calibration slope a; the bias
         column also holds the intercept b. Positive = pushes towards default.
         """
         self._fitted()
         Xa = self._aligned(X)
         Z = self._design(self._as_float(Xa, "predict"))
-        raw = sum(self._predict(b, Z, pred_contrib=True) for b in self.boosters_) / len(self.boosters_)
+        raw = sum(self._contributions_of(i, Z) for i in range(len(self.boosters_))) / len(self.boosters_)
         p = self.n_features_in_
         per = raw[:, :p].copy()
         pos = {n: i for i, n in enumerate(self.feature_names_)}
@@ -372,6 +375,28 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         out = pd.DataFrame(cal.slope_ * per, columns=self.feature_names_, index=Xa.index)
         out["bias"] = cal.slope_ * raw[:, -1] + cal.intercept_
         return out
+
+    def _contributions_of(self, member: int, Z: np.ndarray) -> np.ndarray:
+        """One member's TreeSHAP (n, columns + 1) of design rows ``Z``."""
+        tables = self._tree_shap_tables() if Z.shape[0] >= SMALL_BATCH else None
+        if tables is None:
+            return self._predict(self.boosters_[member], Z, pred_contrib=True)
+        return tables[member].contributions(Z)
+
+    def _tree_shap_tables(self) -> list[TreeShapTables] | None:
+        """Per member, the TreeSHAP tables (built on first use, kept on the instance, never pickled);
+        None when a booster has a shape the tables do not cover."""
+        if _TABLES not in self.__dict__:
+            try:
+                self.__dict__[_TABLES] = [TreeShapTables.from_booster(b) for b in self.boosters_]
+            except UnsupportedBooster:
+                self.__dict__[_TABLES] = None
+        return self.__dict__[_TABLES]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop(_TABLES, None)  # derived from the boosters: rebuilt where the model is used
+        return state
 
     def with_intercept_shift(self, delta: float) -> PDModel:
         """A copy whose calibrated log-odds are shifted by ``delta`` (recalibration in the large:

@@ -168,7 +168,7 @@ class ScoringBundle:
         loans = tables["loans"].set_index("loan_id").reindex(X.index)
         Xp = X[list(self.pd_model.feature_names_)]
         contrib = self.pd_model.contributions(Xp) if reasons else None
-        p = expit(contrib.to_numpy().sum(axis=1)) if contrib is not None else self.pd_model.predict_pd(Xp)
+        p = self.pd_model.predict_pd(Xp)  # the model's PD, the same bits with or without reasons
         amount = loans["amount"].to_numpy(float)
         value = X["total_appraised_value"].to_numpy(float)
         coll = self._collateral_from_indicators(tables, ind, patent_pos)
