@@ -23,13 +23,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 
 
-def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str, wall: bool = False) -> dict:
+def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str, wall: bool = False, dump_dir: str | None = None) -> dict:
     """Runs inside the tree under test (cwd and sys.path set by the parent)."""
     sys.path.insert(0, os.getcwd())
     sys.path.insert(0, str(Path(os.getcwd()) / "tests" / "e2e"))
@@ -83,12 +84,17 @@ def worker(book: Path, n_apps: int, profile_dir: str | None, tag: str, wall: boo
 
     digest = hashlib.sha256(json.dumps(decisions, sort_keys=True, default=str).encode()).hexdigest()
     batch_digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes()).hexdigest()
+    if dump_dir:
+        Path(dump_dir).mkdir(parents=True, exist_ok=True)
+        (Path(dump_dir) / f"decisions_{tag}.json").write_text(json.dumps(decisions, default=str))
+        frame.to_parquet(Path(dump_dir) / f"batch_{tag}.parquet")
     return {"one_ms": one * 1e3, "n_loans": n, "bare": bare, "full": full, "nor": nor, "decisions": digest, "batch": batch_digest}
 
 
 def run(tree: Path, args, tag: str) -> dict:
     cmd = [sys.executable, str(HERE / "bench" / "bench_decision_profile.py"), "--worker", "--book", str(args.book), "--apps", str(args.apps), "--tag", tag]
     cmd += ["--wall"] if args.wall else []
+    cmd += ["--dump", str(args.dump)] if args.dump else []
     if args.profile:
         cmd += ["--profile", str(args.profile)]
     res = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
@@ -105,13 +111,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--profile", type=Path)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="this", help=argparse.SUPPRESS)
     ap.add_argument("--wall", action="store_true", help="wall time instead of CPU time (a quiet machine; counts "
                     "multi-threaded LightGBM calls the way bench_training.py's wall-clock ratios do)")
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.book, args.apps, str(args.profile) if args.profile else None, args.tag, args.wall)))
+        print(json.dumps(worker(args.book, args.apps, str(args.profile) if args.profile else None, args.tag, args.wall,
+                                str(args.dump) if args.dump else None)))
         return
+    if args.baseline:
+        args.dump = Path(tempfile.mkdtemp(prefix="iprisk-bench-dp-"))
     trees = {"before": args.baseline, "after": HERE} if args.baseline else {"after": HERE}
     best: dict[str, dict] = {}
     for r in range(args.rounds):
@@ -135,6 +145,58 @@ def main() -> None:
         same = best["before"]["decisions"] == best["after"]["decisions"]
         same_b = best["before"]["batch"] == best["after"]["batch"]
         print(f"decisions identical (JSON): {same}; batch frames identical: {same_b}")
+        if not (same and same_b):
+            for line in differences(args.dump):
+                print("  " + line)
+
+
+def _leaves(x, path=""):
+    """(path, value) of every scalar in a JSON document, list positions kept in the path."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, x
+
+
+def differences(dump: Path) -> list[str]:
+    """What differs between the two trees' outputs: per numeric field the largest absolute and
+    relative difference, per other field the count of values that differ."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    out = []
+    a, b = (pd.read_parquet(dump / f"batch_{t}.parquet") for t in ("before", "after"))
+    for c in a.columns:
+        x, y = a[c].to_numpy(), b[c].to_numpy()
+        if pd.api.types.is_float_dtype(a[c]):
+            d = np.abs(x - y)
+            d = d[np.isfinite(d)]
+            rel = d / np.maximum(np.abs(x[np.isfinite(np.abs(x - y))]), 1e-300)
+            if d.size and d.max() > 0:
+                out.append(f"batch {c}: max |Δ| {d.max():.3g}, max relative {rel.max():.3g}, rows differing {(d > 0).sum()}")
+        elif not np.array_equal(x.astype(str), y.astype(str)):
+            out.append(f"batch {c}: {(x.astype(str) != y.astype(str)).sum()} of {len(x)} values differ")
+    fields: dict[str, list] = {}
+    da, db = (json.loads((dump / f"decisions_{t}.json").read_text()) for t in ("before", "after"))
+    for (pa, va), (pb, vb) in zip(_leaves(da), _leaves(db)):
+        key = re.sub(r"\[\d+\]", "[]", pa)
+        if pa != pb:
+            fields.setdefault("structure", []).append(1)
+        elif isinstance(va, float) and isinstance(vb, float):
+            fields.setdefault(key, []).append(abs(va - vb) / max(abs(va), 1e-300))
+        elif va != vb:
+            fields.setdefault(key, []).append(float("inf"))
+    for k, v in fields.items():
+        if max(v) > 0:
+            what = "values differ" if max(v) == float("inf") else f"max relative |Δ| {max(v):.3g}"
+            out.append(f"decisions {k}: {what} ({sum(x > 0 for x in v)} of {len(v)})")
+    return out or ["only float bits beyond the printed precision differ"]
 
 
 if __name__ == "__main__":
