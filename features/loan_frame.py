@@ -196,21 +196,26 @@ class FeatureBuilder:
         )
         return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), patent_pos
 
-    def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray) -> pd.DataFrame:
+    def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray, loans: pd.DataFrame | None = None) -> pd.DataFrame:
         """``transform`` of the same loans with other amounts, without redoing the patent pass.
 
-        ``X``: ``transform(tables)`` (n, k); ``amounts``: (n, g) CNY, row i for ``X``'s loan i.
-        Returns (n·g, k) float64 (row i·g + j: loan i at ``amounts[i, j]``; index: loan ids repeated):
-        every column copied from ``X`` except those computed from ``loans.amount``
-        (:data:`AMOUNT_FEATURES`), which the same code as ``transform`` recomputes."""
+        ``X``: ``transform(tables)`` (n, k); ``amounts``: (n, g) CNY, row i for ``X``'s loan i;
+        ``loans``: the loans table indexed by loan_id in ``X``'s order, when the caller has it
+        (else built from ``tables``). Returns (n·g, k) float64 (row i·g + j: loan i at
+        ``amounts[i, j]``; index: loan ids repeated): every column copied from ``X`` except those
+        computed from ``loans.amount`` (:data:`AMOUNT_FEATURES`), which the same code as
+        ``transform`` recomputes."""
         self._check_fitted()
         amounts = np.asarray(amounts, dtype=np.float64)
         if amounts.ndim != 2 or amounts.shape[0] != len(X):
             raise ModelError(f"features: at_amounts: amounts must be (loans, grid) = ({len(X)}, g), got shape {amounts.shape}")
         n, g = amounts.shape
-        loans = _table(tables, "loans").set_index("loan_id").reindex(X.index)
-        firms = _table(tables, "firms").set_index("firm_id")
-        firm_pos = firms.index.get_indexer(loans["firm_id"])
+        if loans is None:
+            loans = _table(tables, "loans").set_index("loan_id").reindex(X.index)
+        elif not loans.index.equals(X.index):
+            raise ModelError("features: at_amounts: the loans given are not indexed by X's loan ids in X's order")
+        firms = _table(tables, "firms")
+        firm_pos = pd.Index(firms["firm_id"]).get_indexer(loans["firm_id"])
         if (firm_pos < 0).any():
             bad = X.index[firm_pos < 0][:5].tolist()
             raise InputError(f"features: at_amounts: loans {bad} of X lack a loans row or their firms.firm_id row in the tables given")

@@ -81,6 +81,8 @@ class Evaluation:
     collateral: pd.DataFrame
     lgd_function: Any
     components: pd.DataFrame
+    loans: pd.DataFrame | None = None
+    """The loans table indexed by loan_id in ``X``'s order."""
 
 
 @dataclass
@@ -209,7 +211,8 @@ class ScoringBundle:
         for c in ("funding_cost", "expected_loss_rate", "capital_cost", "operating_cost", "capital_requirement"):
             frame[f"price_{c}"] = price[c].to_numpy()
         comps = self.recovery_model.predict_components(None, nodes=nodes).set_axis(X.index)
-        return Evaluation(X=X, frame=frame, contributions=contrib, collateral=coll, lgd_function=lgd_fn, components=comps)
+        return Evaluation(X=X, frame=frame, contributions=contrib, collateral=coll, lgd_function=lgd_fn, components=comps,
+                          loans=loans)
 
     def score_frame(self, tables: Mapping[str, pd.DataFrame], *, reasons: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
         """Batch decision: (one row per loan, contributions or None, collateral per pledge)."""
@@ -255,12 +258,12 @@ class ScoringBundle:
         of amounts through the same feature code, interpolated in log-amount between grid points;
         LGD exact through the recovery model's disposal distribution)."""
         pol = self.policy
-        loans = tables["loans"].set_index("loan_id").reindex(ev.X.index).reset_index()
+        loans = ev.loans if ev.loans is not None else tables["loans"].set_index("loan_id").reindex(ev.X.index)
         grid = np.geomspace(1e-3, 1.0, pol.explanations.counterfactual_grid)
         n, g = len(loans), len(grid)
         req = loans["amount"].to_numpy(float)
         # the same loans at every grid amount: only the amount's features change (FeatureBuilder.at_amounts)
-        X_grid = self.feature_builder.at_amounts(ev.X, tables, req[:, None] * grid[None, :])
+        X_grid = self.feature_builder.at_amounts(ev.X, tables, req[:, None] * grid[None, :], loans)
         pd_grid = self.predict_pd(X_grid).reshape(n, g)
         pd_grid = np.maximum.accumulate(pd_grid, axis=1)  # monotone in amount, as the constraints intend
         log_grid = np.log(grid)

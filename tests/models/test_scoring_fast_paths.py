@@ -64,7 +64,7 @@ def test_counterfactual_grid_equals_refeaturising_a_copy_per_grid_point(bundle, 
     ev = bundle.evaluate(tables, reasons=True)
     got = bundle.counterfactuals(tables, ev)
 
-    def full_copies(X, tabs, amounts):
+    def full_copies(X, tabs, amounts, loans=None):
         n, g = amounts.shape
         loans = tabs["loans"].set_index("loan_id").reindex(X.index).reset_index()
         big = loans.loc[np.repeat(np.arange(n), g)].reset_index(drop=True)
