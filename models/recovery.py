@@ -333,9 +333,12 @@ class RecoveryModel(BaseEstimator):
         # laid out (loan, year node, price node): the price nodes ascend, so each row is J sorted runs,
         # which the stable (run-merging) sort exploits; same values, same sorted array as any layout
         fv = f_nodes * v[:, None]
-        pv = np.sort((fv[:, None, :] * discount_factor(t_nodes, r)[:, :, None]).reshape(n, -1), axis=1, kind="stable")
+        pv = (fv[:, None, :] * discount_factor(t_nodes, r)[:, :, None]).reshape(n, -1)
+        pv.sort(axis=1, kind="stable")  # in place: the product is a fresh array
         n_nodes = pv.shape[1]
-        prefix = np.concatenate([np.zeros((n, 1)), np.cumsum(pv, axis=1)], axis=1)
+        prefix = np.empty((n, n_nodes + 1))
+        prefix[:, 0] = 0.0
+        np.cumsum(pv, axis=1, out=prefix[:, 1:])
 
         def lgd(exposure_at_default: ArrayLike, rows: NDArray[np.intp] | None = None) -> NDArray[np.float64]:
             # rows: only these loans (the amount then has one entry per row), e.g. the few a bisection still searches
