@@ -32,7 +32,8 @@ class ServingConfig:
     keys_file: JSON file of hashed API keys; empty → `<home>/.iprisk/api_keys.json`.
     tracking_uri: MLflow registry; empty → `MLFLOW_TRACKING_URI` or the project default.
     versions: pinned versions by registered model name (e.g. {iprisk-pd: "3"}); empty → champions.
-    pd_batch_max_size, pd_batch_max_latency_ms: adaptive batching of the PD-only endpoint.
+    pd_batch_max_size: most rows the adaptive batcher of the PD-only endpoint scores in one call
+        (no timer: a batch is whatever queued while the previous one was scored).
     bench_endpoints: expose `POST /v1/noop` (the benchmark's baseline); off in production.
     """
 
@@ -49,7 +50,6 @@ class ServingConfig:
     tracking_uri: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     pd_batch_max_size: int = 64
-    pd_batch_max_latency_ms: int = 20
     bench_endpoints: bool = False
 
     @property
