@@ -8,8 +8,11 @@ function runs in a worker thread so the event loop keeps parsing requests meanwh
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class AdaptiveBatcher:
@@ -18,9 +21,13 @@ class AdaptiveBatcher:
     If `fn` raises, every request of that batch gets the exception.
     """
 
-    def __init__(self, fn: Callable[[Sequence[Any]], Sequence[Any]], max_size: int = 32):
+    def __init__(self, fn: Callable[[Sequence[Any]], Sequence[Any]], max_size: int = 32,
+                 on_batch: Callable[[int], None] | None = None):
         self.fn = fn
         self.max_size = max_size
+        self.on_batch = on_batch
+        """Called with each scored batch's size after its requests are answered (e.g. a Prometheus
+        histogram); an exception it raises is logged, never handed to the requests."""
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
         self.batches = 0
@@ -57,3 +64,8 @@ class AdaptiveBatcher:
             for (_, fut), r in zip(batch, results):
                 if not fut.done():
                     fut.set_result(r)
+            if self.on_batch is not None:
+                try:
+                    self.on_batch(len(items))
+                except Exception:  # noqa: BLE001 - a metrics failure must not stop the batcher
+                    log.exception("batch-size hook failed")

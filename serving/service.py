@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -47,6 +48,7 @@ from pipelines.tranches_job import load_settings, read_targets
 from serving import schemas
 from serving.auth import NATIVE_ROUTES, ROUTE_ROLES, GuardMiddleware
 from serving.metrics import observe as observe_decisions
+from serving.metrics import observe_batch
 from serving.metrics import register as register_metrics
 from serving.runtime import BundleLoader, RecordNotFound, RequestRejected, Runtime, open_bundle
 
@@ -215,6 +217,8 @@ def build_service(cfg: ServingConfig, bundle_loader: BundleLoader = open_bundle)
             try:
                 self.rt = Runtime.open(cfg, bundle_loader)
                 register_metrics()  # the decision series on /metrics, listed before the first decision
+                self.rt.score_batcher.on_batch = partial(observe_batch, "decisions")
+                self.rt.pd_batcher.on_batch = partial(observe_batch, "pd")
             except IpriskError as e:
                 target = os.environ.get(STARTUP_ERROR_FILE)
                 if target:  # started by `iprisk serve`: hand it the one-line reason and leave quietly

@@ -464,6 +464,10 @@ def test_metrics_export_the_decision_series(monitored, ui_server):
     assert counts and sum(counts) >= monitored["stable"]["decisions"] + monitored["shifted"]["decisions"]
     assert 'recommendation="decline"' in text and 'grade="' in text
     assert 'iprisk_decision_pd_bucket{le="0.05"}' in text and "iprisk_decision_pd_count" in text
+    batches = {k: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() for k in ("count", "sum")
+               if line.startswith(f'iprisk_batch_size_{k}{{endpoint="decisions"}}')}
+    assert batches["count"] >= 1 and batches["sum"] >= batches["count"]  # requests scored per call, ≥ 1 each
+    assert 'iprisk_batch_size_count{endpoint="pd"}' in text  # listed before the first PD-only request
 
 
 def test_data_scientist_page_shows_models_gate_and_monitoring(page, ui_server, monitored):
