@@ -155,14 +155,6 @@ def _tree_table(structure: dict[str, Any], n_features: int) -> tuple[TreeTable, 
     ), leaves
 
 
-def _path_features(node: dict[str, Any], seen: frozenset[int]) -> list[int]:
-    """Distinct features on the path to every leaf under ``node``."""
-    if "leaf_value" in node:
-        return [len(seen)]
-    below = seen | {int(node["split_feature"])}
-    return _path_features(node["left_child"], below) + _path_features(node["right_child"], below)
-
-
 def _leaf(path: list[tuple[int, int, bool, float]], value: float) -> _LeafPath:
     by_feature: dict[int, list[tuple[int, bool, float]]] = {}
     for f, k, left, r in path:
@@ -213,15 +205,16 @@ class TreeShapTables:
         if int(dump.get("num_tree_per_iteration", 1)) != 1:
             raise UnsupportedBooster("tree_shap: only one tree per iteration (binary or regression) is supported")
         n = int(dump["max_feature_idx"]) + 1
-        depths = [d for t in dump["tree_info"] for d in _path_features(t["tree_structure"], frozenset())]
+        if any(int(t["num_leaves"]) - 1 > MAX_SPLITS for t in dump["tree_info"]):
+            raise UnsupportedBooster(f"tree_shap: a tree has more than {MAX_SPLITS} splits")
+        parts = [_tree_table(t["tree_structure"], n) for t in dump["tree_info"]]
+        paths = [leaf for _, tree_paths in parts for leaf in tree_paths]
+        depths = [len(leaf.features) for leaf in paths]
         if depths and max(depths) > MAX_PATH_FEATURES:
             raise UnsupportedBooster(f"tree_shap: a leaf's path has {max(depths)} distinct features (most {MAX_PATH_FEATURES})")
         if sum(d << d for d in depths) > MAX_TABLE_CELLS:
             raise UnsupportedBooster(f"tree_shap: the tables would need more than {MAX_TABLE_CELLS} cells")
-        if any(int(t["num_leaves"]) - 1 > MAX_SPLITS for t in dump["tree_info"]):
-            raise UnsupportedBooster(f"tree_shap: a tree has more than {MAX_SPLITS} splits")
-        parts = [_tree_table(t["tree_structure"], n) for t in dump["tree_info"]]
-        leaves = iter(_leaf_tables([leaf for _, paths in parts for leaf in paths]))
+        leaves = iter(_leaf_tables(paths))
         trees = tuple(replace(tree, leaves=tuple(next(leaves) for _ in paths)) for tree, paths in parts)
         expected = float(sum(leaf.expected for t in trees for leaf in t.leaves))
         return cls(trees=trees, n_features=n, expected_value=expected)
