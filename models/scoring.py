@@ -73,7 +73,8 @@ class RiskPolicy:
 @dataclass(frozen=True)
 class Evaluation:
     """One pass over a batch: features (n, k), the decision frame (n rows), contributions (n, k+1)
-    or None, collateral per pledge, LGD as a function of the amount, and disposal components."""
+    or None, collateral per pledge, LGD as a function of the amount, disposal components, and the
+    loans table aligned with the features."""
 
     X: pd.DataFrame
     frame: pd.DataFrame
@@ -81,7 +82,7 @@ class Evaluation:
     collateral: pd.DataFrame
     lgd_function: Any
     components: pd.DataFrame
-    loans: pd.DataFrame | None = None
+    loans: pd.DataFrame
     """The loans table indexed by loan_id in ``X``'s order."""
 
 
@@ -258,7 +259,7 @@ class ScoringBundle:
         of amounts through the same feature code, interpolated in log-amount between grid points;
         LGD exact through the recovery model's disposal distribution)."""
         pol = self.policy
-        loans = ev.loans if ev.loans is not None else tables["loans"].set_index("loan_id").reindex(ev.X.index)
+        loans = ev.loans
         grid = np.geomspace(1e-3, 1.0, pol.explanations.counterfactual_grid)
         n, g = len(loans), len(grid)
         req = loans["amount"].to_numpy(float)
