@@ -18,7 +18,10 @@ import numpy as np
 from features.specs import POOL_AGGREGATES, pool_feature_name
 
 
-def _weighted_mean(x: np.ndarray, w: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+def weighted_means(x: np.ndarray, w: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Per group, the ``w``-weighted mean of ``x`` (n,): rows (m,) with ``group`` in 0..n-1. NaN ``x``
+    are skipped and the weights renormalised; a group whose non-missing rows all weigh 0 gets their
+    plain mean, a group without non-missing rows NaN. Sums in row order (``np.bincount``)."""
     ok = ~np.isnan(x)
     xz = np.where(ok, x, 0.0)
     num = np.bincount(group, weights=w * xz, minlength=n)
@@ -64,7 +67,7 @@ def pool_features(indicators: Mapping[str, np.ndarray], loan_pos: np.ndarray, n_
     for name, agg in POOL_AGGREGATES:
         x = np.asarray(indicators[name], dtype=float)
         if agg == "wmean":
-            out[pool_feature_name(name, agg)] = _weighted_mean(x, weight, group, n_loans)
+            out[pool_feature_name(name, agg)] = weighted_means(x, weight, group, n_loans)
         else:
             out[pool_feature_name(name, agg)] = groups.reduce(np.fmin if agg == "min" else np.fmax, x)
     largest = groups.reduce(np.fmax, value)

@@ -184,17 +184,18 @@ class FeatureBuilder:
     def transform(self, tables: Tables) -> pd.DataFrame:
         return self._transform(tables)[0]
 
-    def transform_with_pledges(self, tables: Tables) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    def transform_with_pledges(self, tables: Tables) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
         """``transform(tables)`` plus what it computed on the way for the collateral: the patent
-        indicators per pledge (``pledge_indicators(tables)``, the same frame) and each pledge's row
-        in ``tables["patents"]``; one indicator pass instead of two."""
+        indicators per pledge (``pledge_indicators(tables)``, the same frame), each pledge's loan
+        (its row in ``X``, (m,)) and its row in ``tables["patents"]`` (m,); one indicator pass
+        instead of two."""
         X, (indicators, loan_pos, patent_pos) = self._transform(tables)
         loans, patents = _table(tables, "loans"), _table(tables, "patents")
         index = pd.MultiIndex.from_arrays(
             [loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos]],
             names=["loan_id", "patent_id"],
         )
-        return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), patent_pos
+        return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), loan_pos, patent_pos
 
     def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray, loans: pd.DataFrame | None = None) -> pd.DataFrame:
         """``transform`` of the same loans with other amounts, without redoing the patent pass.

@@ -23,6 +23,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from data_contracts.errors import ContractError, ModelError
+from features.collateral_pool import weighted_means
 
 LEGAL_COLUMNS = (
     "is_valid", "is_invention", "is_utility_model", "is_design", "remaining_life_years",
@@ -370,6 +371,28 @@ def ltv_cap(
     return float(np.dot(caps, w) / w.sum())
 
 
+def ltv_caps_of_loans(
+    loan_pos: ArrayLike,
+    n_loans: int,
+    right_types: ArrayLike,
+    value_scores: ArrayLike | None,
+    appraised_values: ArrayLike,
+    config: CollateralScoreConfig | None = None,
+) -> NDArray[np.float64]:
+    """Vectorised ``ltv_cap`` over many pledges: one row per (loan, right) in (``loan_pos``, (m,):
+    the row's loan in 0..n_loans-1), one cap per loan out (n_loans,); a loan without rights gets 0."""
+    caps = patent_ltv_caps(right_types, value_scores, config)
+    pos = np.asarray(loan_pos, dtype=np.int64).ravel()
+    v = np.clip(np.nan_to_num(np.asarray(appraised_values, float).ravel()), 0.0, None)
+    if not (pos.size == caps.size == v.size):
+        raise ModelError(f"ltv_caps_of_loans: lengths differ (loan positions {pos.size}, right types {caps.size}, "
+                         f"appraised values {v.size})")
+    if pos.size and (pos.min() < 0 or pos.max() >= n_loans):
+        raise ModelError(f"ltv_caps_of_loans: loan positions must lie in 0..{n_loans - 1}")
+    out = weighted_means(caps, v, pos, n_loans)
+    return np.where(np.isnan(out), 0.0, out)
+
+
 def ltv_caps_by_loan(
     loan_ids: ArrayLike,
     right_types: ArrayLike,
@@ -377,14 +400,10 @@ def ltv_caps_by_loan(
     appraised_values: ArrayLike,
     config: CollateralScoreConfig | None = None,
 ) -> pd.Series:
-    """Vectorised ``ltv_cap`` over many pledges: one row per (loan, right) in, one cap per loan out."""
-    caps = patent_ltv_caps(right_types, value_scores, config)
+    """``ltv_caps_of_loans`` keyed by loan id: one cap per distinct id, in order of first appearance."""
     ids = np.asarray(loan_ids, dtype=object).ravel()
-    v = np.clip(np.nan_to_num(np.asarray(appraised_values, float).ravel()), 0.0, None)
-    if not (ids.size == caps.size == v.size):
-        raise ModelError(f"ltv_caps_by_loan: lengths differ (loan ids {ids.size}, right types {caps.size}, appraised values {v.size})")
-    df = pd.DataFrame({"loan_id": ids, "cw": caps * v, "w": v, "c": caps, "one": 1.0})
-    g = df.groupby("loan_id", sort=False)[["cw", "w", "c", "one"]].sum()
-    out = np.where(g["w"] > 0, g["cw"] / g["w"].where(g["w"] > 0, 1.0), g["c"] / g["one"])
-    return pd.Series(out, index=g.index, name="ltv_cap")
-
+    codes, uniques = pd.factorize(ids)
+    if (codes < 0).any():
+        raise ModelError("ltv_caps_by_loan: loan ids must not be missing")
+    caps = ltv_caps_of_loans(codes, len(uniques), right_types, value_scores, appraised_values, config)
+    return pd.Series(caps, index=pd.Index(uniques, dtype=object), name="ltv_cap")

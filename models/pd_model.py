@@ -424,6 +424,8 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         if not isinstance(X, pd.DataFrame):
             raise ModelError("PDModel: X must be a pandas DataFrame with named feature columns")
         have = [str(c) for c in X.columns]
+        if have == self.feature_names_:
+            return X  # already the fitted columns in the fitted order (the scoring path selects them so)
         missing = [c for c in self.feature_names_ if c not in have]
         extra = [c for c in have if c not in set(self.feature_names_)]
         if missing or extra:

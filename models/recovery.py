@@ -115,27 +115,29 @@ def _classifier(kind: str, c: RecoveryConfig, minority: int):
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
 
-def _sell_probability(model, df: pd.DataFrame, threads: int) -> NDArray[np.float64]:
+def _sell_probability(model, df: pd.DataFrame, values: NDArray[np.float64], threads: int) -> NDArray[np.float64]:
     """P(sold) per loan (n,). For the calibrated LightGBM classifier (``ensemble=False``: one
-    classifier, one sigmoid) the same arithmetic as ``CalibratedClassifierCV.predict_proba``, with
-    LightGBM's thread count chosen per batch (the fitted classifier keeps ``n_jobs=1``)."""
+    classifier, one sigmoid) the same arithmetic as ``CalibratedClassifierCV.predict_proba``: the
+    booster's raw score (what sklearn calibrates, LightGBM's ``decision_function``) on ``values``
+    (``df`` as a float64 array, columns in the fitted order), with LightGBM's thread count chosen
+    per batch (the fitted classifier keeps ``n_jobs=1``); the booster is called directly because
+    the sklearn wrapper's input checks cost ~0.7 ms a call, more than one request's trees."""
     if (isinstance(model, CalibratedClassifierCV) and model.method == "sigmoid"
             and len(model.calibrated_classifiers_) == 1 and list(model.classes_) == [0, 1]):
         cc = model.calibrated_classifiers_[0]
         if isinstance(cc.estimator, LGBMClassifier) and list(cc.estimator.classes_) == [0, 1] and len(cc.calibrators) == 1:
-            est = cc.estimator  # sklearn calibrates decision_function (LightGBM: the raw score) when there is one
-            raw = (est.decision_function(df, num_threads=threads) if hasattr(est, "decision_function")
-                   else est.predict_proba(df, num_threads=threads)[:, 1])
+            raw = cc.estimator.booster_.predict(values, raw_score=True, num_threads=threads)
             p = cc.calibrators[0].predict(raw)
             p[(1.0 < p) & (p <= 1.0 + 1e-5)] = 1.0
             return p
     return model.predict_proba(df)[:, 1]
 
 
-def _regress(model, df: pd.DataFrame, threads: int) -> NDArray[np.float64]:
-    """A fitted regressor's prediction (n,), LightGBM with the batch's thread count."""
+def _regress(model, df: pd.DataFrame, values: NDArray[np.float64], threads: int) -> NDArray[np.float64]:
+    """A fitted regressor's prediction (n,); LightGBM's booster directly on ``values`` (``df`` as a
+    float64 array in the fitted column order), with the batch's thread count."""
     if isinstance(model, LGBMRegressor):
-        return model.predict(df, num_threads=threads)
+        return model.booster_.predict(values, num_threads=threads)
     return model.predict(df)
 
 
@@ -255,14 +257,15 @@ class RecoveryModel(BaseEstimator):
         """p_sell (n,), price-fraction nodes (n, K), years nodes (n, J); nodes equally weighted."""
         self._check_fitted()
         df = self._frame(X)
+        values = df.to_numpy(np.float64)
         threads = lightgbm_threads(len(df))
         if self.sell_model_ is None:
             p = np.full(len(df), self.sell_constant_)
         else:
-            p = _sell_probability(self.sell_model_, df, threads)
-        mu = np.asarray(_regress(self.price_model_, df, threads), float)
+            p = _sell_probability(self.sell_model_, df, values, threads)
+        mu = np.asarray(_regress(self.price_model_, df, values, threads), float)
         f_nodes = self._cfg.price_fraction_cap * expit(mu[:, None] + self.price_nodes_[None, :])
-        mt = np.asarray(_regress(self.years_model_, df, threads), float)
+        mt = np.asarray(_regress(self.years_model_, df, values, threads), float)
         t_nodes = np.maximum(mt[:, None] + self.years_nodes_[None, :], 0.0)
         return p, f_nodes, t_nodes
 

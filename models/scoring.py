@@ -27,7 +27,7 @@ from data_contracts.jsonable import jsonable
 from features import feature_specs
 from features.collateral_pool import pool_features
 from features.patent_indicators import indicator_columns
-from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_by_loan, patent_value_scores
+from models.collateral import CollateralScoreConfig, ltv_cap, ltv_caps_of_loans, patent_value_scores
 from models.decision import (
     DecisionConfig,
     LimitsConfig,
@@ -41,7 +41,7 @@ from models.decision import (
 )
 from models.explain import ExplanationConfig, counterfactual_amount
 from models.lgd import discount_factor
-from models.pledge_survival import in_force_probability, in_force_share_by_loan
+from models.pledge_survival import in_force_probability, in_force_share_of_loans
 
 RECOVERY_GROUPS = ("legal", "technical", "economic")
 """Feature groups the recovery model learns from: the collateral only (plus the sector), so LGD
@@ -134,15 +134,15 @@ class ScoringBundle:
         out["appraised_value"] = ind["appraised_value"].to_numpy(float)
         return out
 
-    def in_force_share(self, ind: pd.DataFrame, loans: pd.DataFrame, nodes: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def in_force_share(self, ind: pd.DataFrame, loans: pd.DataFrame, nodes: tuple, loan_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(value-weighted probability (n,) that each loan's pledged rights are in force at term +
         expected workout, the probability per pledge in ``ind``'s order); ``nodes``: the recovery
-        model's disposal nodes, in ``loans``' order."""
-        horizon = pd.Series(loans["term_months"].to_numpy(float) / 12.0 + nodes[2].mean(axis=1), index=loans.index)
-        loan_of = ind.index.get_level_values("loan_id")
-        p = in_force_probability(ind, horizon.reindex(loan_of).to_numpy(float), self.survival_model)
-        share = in_force_share_by_loan(loan_of, ind["appraised_value"].to_numpy(float), p)
-        return share.reindex(loans.index).fillna(1.0).to_numpy(float), p
+        model's disposal nodes, in ``loans``' order; ``loan_pos``: each pledge's row in ``loans``
+        (m,). A loan without pledges gets 1."""
+        horizon = loans["term_months"].to_numpy(float) / 12.0 + nodes[2].mean(axis=1)
+        p = in_force_probability(ind, horizon[loan_pos], self.survival_model)
+        share = in_force_share_of_loans(loan_pos, len(loans), ind["appraised_value"].to_numpy(float), p)
+        return share, p
 
     def _collateral_from_indicators(self, tables: Mapping[str, pd.DataFrame], ind: pd.DataFrame, patent_pos: np.ndarray) -> pd.DataFrame:
         """``collateral_table(tables)`` from the pledge indicators the feature pass computed already
@@ -167,7 +167,7 @@ class ScoringBundle:
         """Everything a decision needs, each piece computed once: features, contributions, the
         disposal distribution, LGD at the requested amount, limits, price and recommendation."""
         pol = self.policy
-        X, ind, patent_pos = self.feature_builder.transform_with_pledges(tables)
+        X, ind, loan_pos, patent_pos = self.feature_builder.transform_with_pledges(tables)
         loans = tables["loans"].set_index("loan_id").reindex(X.index)
         Xp = X[list(self.pd_model.feature_names_)]
         contrib = self.pd_model.contributions(Xp) if reasons else None
@@ -175,11 +175,11 @@ class ScoringBundle:
         amount = loans["amount"].to_numpy(float)
         value = X["total_appraised_value"].to_numpy(float)
         coll = self._collateral_from_indicators(tables, ind, patent_pos)
-        caps = ltv_caps_by_loan(coll["loan_id"], coll["right_type"], coll["value_score"], coll["appraised_value"], pol.collateral)
-        cap = caps.reindex(X.index).fillna(0.0).to_numpy(float)
+        cap = ltv_caps_of_loans(loan_pos, len(X), coll["right_type"].to_numpy(), coll["value_score"].to_numpy(float),
+                                coll["appraised_value"].to_numpy(float), pol.collateral)
         nodes = self.recovery_model.disposal_nodes(X[list(self.recovery_model.feature_names_in_)])
         # lapse: the pledge counts at its expected in-force value at term + workout (docs/collateral.md)
-        share, coll["in_force_probability"] = self.in_force_share(ind, loans, nodes)
+        share, coll["in_force_probability"] = self.in_force_share(ind, loans, nodes, loan_pos)
         surviving = value * share
         lgd_fn = self._lgd_function(X, loans, nodes, surviving if pol.collateral.lapse_in_lgd else value)
         lending_value = surviving if pol.collateral.ltv_on_surviving_value else value

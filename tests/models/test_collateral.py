@@ -14,6 +14,7 @@ from models.collateral import (
     CollateralScoreConfig,
     ltv_cap,
     ltv_caps_by_loan,
+    ltv_caps_of_loans,
     patent_ltv_caps,
     patent_value_scores,
 )
@@ -172,3 +173,27 @@ def test_ltv_caps_by_loan_matches_single():
     for loan in np.unique(loans):
         m = loans == loan
         assert by_loan[loan] == pytest.approx(ltv_cap(types[m], scores[m], cfg, values[m]))
+
+
+def test_ltv_caps_of_loans_by_position_agree_with_a_grouped_sum_and_give_unpledged_loans_zero():
+    cfg = CollateralScoreConfig()
+    rng = np.random.default_rng(7)
+    m, n = 400, 60
+    pos = rng.integers(0, n - 5, m)  # loans n-5..n-1 have no rights
+    types = rng.choice(["invention", "utility_model", "design"], m)
+    scores = rng.uniform(0, 100, m)
+    values = rng.lognormal(14, 2, m)
+    values[rng.random(m) < 0.1] = 0.0
+    values[pos == 3] = 0.0  # all weights zero: the plain mean of the rights' caps
+    caps = ltv_caps_of_loans(pos, n, types, scores, values, cfg)
+    c = patent_ltv_caps(types, scores, cfg)
+    g = pd.DataFrame({"pos": pos, "cw": c * values, "w": values, "c": c, "one": 1.0}).groupby("pos")[["cw", "w", "c", "one"]].sum()
+    ref = np.where(g["w"] > 0, g["cw"] / g["w"].where(g["w"] > 0, 1.0), g["c"] / g["one"])
+    # the same means; the sums' order of rounding differs (bincount in row order, pandas compensated)
+    np.testing.assert_allclose(caps[g.index.to_numpy()], ref, rtol=1e-14, atol=0)
+    assert caps[3] == pytest.approx(c[pos == 3].mean())
+    assert (caps[n - 5:] == 0.0).all()
+    with pytest.raises(ModelError, match="lengths differ"):
+        ltv_caps_of_loans(pos[:-1], n, types, scores, values, cfg)
+    with pytest.raises(ModelError, match="positions"):
+        ltv_caps_of_loans(pos, 10, types, scores, values, cfg)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.pledge_survival import in_force_probability, in_force_share_by_loan, statutory_in_force
+from data_contracts.errors import ModelError
+from models.pledge_survival import in_force_probability, in_force_share_by_loan, in_force_share_of_loans, statutory_in_force
 from models.survival import PatentSurvivalModel, SurvivalConfig
 
 
@@ -56,6 +57,14 @@ def test_survival_model_lowers_the_chance_for_a_cohort_that_lapses_early(surviva
 def test_in_force_share_weighs_rights_by_appraised_value():
     share = in_force_share_by_loan(["A", "A", "B"], [3.0, 1.0, 0.0], [1.0, 0.0, 0.5])
     assert share["A"] == pytest.approx(0.75) and share["B"] == pytest.approx(0.5)
+    assert list(share.index) == ["A", "B"]
+
+
+def test_in_force_share_by_position_gives_a_loan_without_rights_one():
+    share = in_force_share_of_loans([0, 0, 2], 4, [3.0, 1.0, 2.0], [1.0, 0.0, 0.25])
+    np.testing.assert_allclose(share, [0.75, 1.0, 0.25, 1.0])
+    with pytest.raises(ModelError, match="positions"):
+        in_force_share_of_loans([0, 5], 4, [1.0, 1.0], [1.0, 1.0])
 
 
 @pytest.fixture(scope="module")

@@ -151,15 +151,29 @@ def test_config_validates():
 
 
 def test_batch_predictions_equal_the_estimators_own(model, test_set):
-    """Large batches run LightGBM on all cores through the estimators' parts; every number equals the
-    fitted scikit-learn objects' own single-threaded predict / predict_proba, bit for bit."""
+    """Large batches run LightGBM on all cores and every batch calls the boosters directly (without
+    the sklearn wrappers' input checks); every number equals the fitted scikit-learn objects' own
+    single-threaded predict / predict_proba, bit for bit."""
     X = pd.concat([test_set["X"]] * 2, ignore_index=True)  # 6,000 rows: above the one-thread batch size
     p, f_nodes, t_nodes = model.disposal_nodes(X)
     assert np.array_equal(p, model.sell_model_.predict_proba(X)[:, 1])
     mu = np.asarray(model.price_model_.predict(X), float)
     assert np.array_equal(f_nodes, model._cfg.price_fraction_cap * expit(mu[:, None] + model.price_nodes_[None, :]))
-    p_small, _, _ = model.disposal_nodes(X.iloc[:50])
-    assert np.array_equal(p_small, p[:50])
+    mt = np.asarray(model.years_model_.predict(X), float)
+    assert np.array_equal(t_nodes, np.maximum(mt[:, None] + model.years_nodes_[None, :], 0.0))
+    for rows in (X.iloc[:50], X.iloc[[7]]):  # one thread; one row (the service's case: the booster called directly)
+        p_small, f_small, t_small = model.disposal_nodes(rows)
+        assert np.array_equal(p_small, model.sell_model_.predict_proba(rows)[:, 1])
+        assert np.array_equal(f_small, f_nodes[rows.index])
+        mt_small = np.asarray(model.years_model_.predict(rows), float)  # a linear model's bits follow its batch (BLAS)
+        assert np.array_equal(t_small, np.maximum(mt_small[:, None] + model.years_nodes_[None, :], 0.0))
+
+
+def test_lightgbm_time_to_recovery_predicts_as_its_estimator(train, test_set):
+    m = RecoveryModel(RecoveryConfig(years_estimator="lightgbm")).fit(train["X"], train["sold"], train["frac"], train["years"])
+    _, _, t_nodes = m.disposal_nodes(test_set["X"])
+    mt = np.asarray(m.years_model_.predict(test_set["X"]), float)
+    assert np.array_equal(t_nodes, np.maximum(mt[:, None] + m.years_nodes_[None, :], 0.0))
 
 
 def test_lgd_function_equals_the_mean_shortfall_over_nodes(model, test_set):

@@ -111,7 +111,7 @@ def test_scorecard_lookup_is_optbinnings_transform(bundle, part):
 
 def test_collateral_from_the_feature_pass_is_collateral_table(bundle, part):
     for tables in (part, next(chunks(part, 1))):
-        X, ind, _ = bundle.feature_builder.transform_with_pledges(tables)
+        X, ind, _, _ = bundle.feature_builder.transform_with_pledges(tables)
         pd.testing.assert_frame_equal(X, bundle.features(tables), check_exact=True)
         pd.testing.assert_frame_equal(ind, bundle.feature_builder.pledge_indicators(tables), check_exact=True)
         coll = bundle.evaluate(tables).collateral  # plus the lapse column evaluate adds (docs/collateral.md §6)
