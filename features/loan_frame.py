@@ -29,12 +29,12 @@ import pandas as pd
 from data_contracts import ContractError, InputError, ModelError, load_contract
 from features.collateral_pool import pool_features
 from features.patent_indicators import (
-    PATENT_INDICATOR_NAMES,
     CitationCohorts,
     PatentEvents,
     category_codes,
     indicator_columns,
     patent_events,
+    pledge_frame,
     pledge_positions,
     pledged_patent_indicators,
     require_columns,
@@ -191,11 +191,8 @@ class FeatureBuilder:
         instead of two."""
         X, (indicators, loan_pos, patent_pos) = self._transform(tables)
         loans, patents = _table(tables, "loans"), _table(tables, "patents")
-        index = pd.MultiIndex.from_arrays(
-            [loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos]],
-            names=["loan_id", "patent_id"],
-        )
-        return X, pd.DataFrame(indicators, index=index, columns=list(PATENT_INDICATOR_NAMES)), loan_pos, patent_pos
+        ind = pledge_frame(indicators, loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos])
+        return X, ind, loan_pos, patent_pos
 
     def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray, loans: pd.DataFrame | None = None) -> pd.DataFrame:
         """``transform`` of the same loans with other amounts, without redoing the patent pass.

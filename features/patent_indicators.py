@@ -401,8 +401,15 @@ def pledged_patent_indicators(
     loan_pos, patent_pos = pledge_positions(patents, loans, pledges)
     as_of = _dates(loans["origination_date"])[loan_pos]
     cols = indicator_columns(patents, as_of, cohorts, rows=patent_pos, events=events, citation_window_years=citation_window_years)
-    index = pd.MultiIndex.from_arrays(
-        [loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos]],
-        names=["loan_id", "patent_id"],
-    )
-    return pd.DataFrame(cols, index=index, columns=list(PATENT_INDICATOR_NAMES))
+    return pledge_frame(cols, loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos])
+
+
+def pledge_frame(cols: Mapping[str, np.ndarray], loan_ids: np.ndarray, patent_ids: np.ndarray) -> pd.DataFrame:
+    """Indicator arrays (``PATENT_INDICATOR_NAMES``, each (m,)) → the pledge frame indexed by
+    (``loan_id``, ``patent_id``), float64, built as one block (one copy, not one per column)."""
+    names = list(PATENT_INDICATOR_NAMES)
+    values = np.empty((len(loan_ids), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        values[:, j] = cols[name]
+    index = pd.MultiIndex.from_arrays([loan_ids, patent_ids], names=["loan_id", "patent_id"])
+    return pd.DataFrame(values, index=index, columns=names)

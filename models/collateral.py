@@ -16,6 +16,7 @@ clipped at 0; a missing value (NaN) earns ``missing_subscore``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -200,13 +201,23 @@ def _weighted(parts: list[tuple[float, NDArray[np.float64]]], missing: float) ->
     return np.asarray(acc, float) / total_w
 
 
-def _col(frame: pd.DataFrame, name: str) -> NDArray[np.float64]:
-    return frame[name].to_numpy(dtype=float, na_value=np.nan)
+Columns = Mapping[str, NDArray[np.float64]]
+"""The ``SCORED_COLUMNS`` of n patents as float64 arrays (n,), NaN where missing (``scored_arrays``)."""
 
 
-def legal_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
+def scored_arrays(indicators: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
+    """The indicator frame's ``SCORED_COLUMNS`` as float64 arrays, read in one pass (extra columns
+    ignored); ModelError naming the missing columns."""
+    missing = [n for n in SCORED_COLUMNS if n not in indicators.columns]
+    if missing:
+        raise ModelError(f"patent indicators: missing column(s) {missing}; the collateral score needs {list(SCORED_COLUMNS)}")
+    values = indicators[list(SCORED_COLUMNS)].to_numpy(dtype=float, na_value=np.nan)
+    return {n: values[:, j] for j, n in enumerate(SCORED_COLUMNS)}
+
+
+def legal_subscores(ind: Columns, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
     """(weight, sub-score in [0, 1]) pairs of the legal indicator, before the validity gate."""
-    g = lambda n: _col(ind, n)  # noqa: E731
+    g = ind.__getitem__
     type_score = (
         c.type_score_invention * np.nan_to_num(g("is_invention"))
         + c.type_score_utility_model * np.nan_to_num(g("is_utility_model"))
@@ -228,9 +239,9 @@ def legal_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tuple[f
     ]
 
 
-def technical_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
+def technical_subscores(ind: Columns, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
     """(weight, sub-score in [0, 1]) pairs of the technical indicator."""
-    g = lambda n: _col(ind, n)  # noqa: E731
+    g = ind.__getitem__
     return [
         (c.w_forward_citations, _rise(g("forward_citations_norm"), c.half_forward_citations_norm)),
         (c.w_family_size, _rise(g("family_size") - 1.0, c.half_extra_family_members)),
@@ -243,9 +254,9 @@ def technical_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tup
     ]
 
 
-def economic_subscores(ind: pd.DataFrame, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
+def economic_subscores(ind: Columns, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
     """(weight, sub-score in [0, 1]) pairs of the economic indicator."""
-    g = lambda n: _col(ind, n)  # noqa: E731
+    g = ind.__getitem__
     mk, inc, cost = (np.nan_to_num(g(n)) for n in ("appraisal_market", "appraisal_income", "appraisal_cost"))
     method = c.method_score_market * mk + c.method_score_income * inc + c.method_score_cost * cost
     method = np.where(mk + inc + cost > 0, np.clip(method, 0.0, 1.0), np.nan)
@@ -273,12 +284,10 @@ def subscore_frame(indicators: pd.DataFrame, config: CollateralScoreConfig | Non
     """Every sub-score by name (``legal.remaining_life``, …), in [0, 1] and oriented as documented
     (higher = more collateral value); NaN where the indicator is missing. Before the validity gate."""
     c = config or CollateralScoreConfig()
-    missing = [n for n in SCORED_COLUMNS if n not in indicators.columns]
-    if missing:
-        raise ModelError(f"patent indicators: missing column(s) {missing}; the collateral score needs {list(SCORED_COLUMNS)}")
+    ind = scored_arrays(indicators)
     cols: dict[str, NDArray[np.float64]] = {}
     for level, names, fn in _LEVELS:
-        for name, (_, s) in zip(names, fn(indicators, c)):
+        for name, (_, s) in zip(names, fn(ind, c)):
             cols[f"{level}.{name}"] = np.clip(np.asarray(s, float), 0.0, 1.0)
     return pd.DataFrame(cols, index=indicators.index)
 
@@ -289,7 +298,7 @@ def expert_subscore_weights(config: CollateralScoreConfig | None = None) -> dict
     c = config or CollateralScoreConfig()
     level_w = {"legal": c.legal_weight, "technical": c.technical_weight, "economic": c.economic_weight}
     total = sum(level_w.values())
-    empty = pd.DataFrame({n: [np.nan] for n in SCORED_COLUMNS})
+    empty = {n: np.array([np.nan]) for n in SCORED_COLUMNS}
     out: dict[str, float] = {}
     for level, names, fn in _LEVELS:
         parts = fn(empty, c)
@@ -306,13 +315,11 @@ def patent_value_scores(indicators: pd.DataFrame, config: CollateralScoreConfig 
     columns are ignored). The result keeps the input's index.
     """
     c = config or CollateralScoreConfig()
-    missing = [n for n in SCORED_COLUMNS if n not in indicators.columns]
-    if missing:
-        raise ModelError(f"patent indicators: missing column(s) {missing}; the collateral score needs {list(SCORED_COLUMNS)}")
-    validity = np.clip(np.nan_to_num(_col(indicators, "is_valid"), nan=0.0), 0.0, 1.0)
-    legal = 100.0 * validity * _weighted(legal_subscores(indicators, c), c.missing_subscore)
-    technical = 100.0 * _weighted(technical_subscores(indicators, c), c.missing_subscore)
-    economic = 100.0 * _weighted(economic_subscores(indicators, c), c.missing_subscore)
+    ind = scored_arrays(indicators)
+    validity = np.clip(np.nan_to_num(ind["is_valid"], nan=0.0), 0.0, 1.0)
+    legal = 100.0 * validity * _weighted(legal_subscores(ind, c), c.missing_subscore)
+    technical = 100.0 * _weighted(technical_subscores(ind, c), c.missing_subscore)
+    economic = 100.0 * _weighted(economic_subscores(ind, c), c.missing_subscore)
     wsum = c.legal_weight + c.technical_weight + c.economic_weight
     raw = (c.legal_weight * legal + c.technical_weight * technical + c.economic_weight * economic) / wsum
     cap = c.invalid_value_cap + (100.0 - c.invalid_value_cap) * validity

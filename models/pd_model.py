@@ -423,7 +423,7 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ModelError("PDModel is not fitted; call fit first")
         if not isinstance(X, pd.DataFrame):
             raise ModelError("PDModel: X must be a pandas DataFrame with named feature columns")
-        have = [str(c) for c in X.columns]
+        have = [str(c) for c in X.columns.tolist()]  # tolist: iterating a pyarrow-backed Index costs ~1 ms
         if have == self.feature_names_:
             return X  # already the fitted columns in the fitted order (the scoring path selects them so)
         missing = [c for c in self.feature_names_ if c not in have]

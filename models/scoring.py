@@ -144,14 +144,19 @@ class ScoringBundle:
         share = in_force_share_of_loans(loan_pos, len(loans), ind["appraised_value"].to_numpy(float), p)
         return share, p
 
-    def _collateral_from_indicators(self, tables: Mapping[str, pd.DataFrame], ind: pd.DataFrame, patent_pos: np.ndarray) -> pd.DataFrame:
+    def _collateral_from_indicators(self, tables: Mapping[str, pd.DataFrame], ind: pd.DataFrame, loan_pos: np.ndarray,
+                                    patent_pos: np.ndarray) -> pd.DataFrame:
         """``collateral_table(tables)`` from the pledge indicators the feature pass computed already
-        (``FeatureBuilder.transform_with_pledges``); patent ids are unique, so the right type is read
-        by position."""
-        out = patent_value_scores(ind, self.policy.collateral).reset_index()
-        out["right_type"] = tables["patents"]["right_type"].to_numpy()[patent_pos]
-        out["appraised_value"] = ind["appraised_value"].to_numpy(float)
-        return out
+        (``FeatureBuilder.transform_with_pledges``): ids and right types read by each pledge's row in
+        the loans and patents tables (both unique), not from ``ind``'s index."""
+        scores = patent_value_scores(ind, self.policy.collateral)
+        return pd.DataFrame({
+            "loan_id": tables["loans"]["loan_id"].to_numpy()[loan_pos],
+            "patent_id": tables["patents"]["patent_id"].to_numpy()[patent_pos],
+            **{c: scores[c].to_numpy() for c in scores.columns},
+            "right_type": tables["patents"]["right_type"].to_numpy()[patent_pos],
+            "appraised_value": ind["appraised_value"].to_numpy(float),
+        })
 
     def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None, value: np.ndarray | None = None):
         R = X[list(self.recovery_model.feature_names_in_)]
@@ -174,7 +179,7 @@ class ScoringBundle:
         p = self.pd_model.predict_pd(Xp)  # the model's PD, the same bits with or without reasons
         amount = loans["amount"].to_numpy(float)
         value = X["total_appraised_value"].to_numpy(float)
-        coll = self._collateral_from_indicators(tables, ind, patent_pos)
+        coll = self._collateral_from_indicators(tables, ind, loan_pos, patent_pos)
         cap = ltv_caps_of_loans(loan_pos, len(X), coll["right_type"].to_numpy(), coll["value_score"].to_numpy(float),
                                 coll["appraised_value"].to_numpy(float), pol.collateral)
         nodes = self.recovery_model.disposal_nodes(X[list(self.recovery_model.feature_names_in_)])
@@ -289,11 +294,12 @@ class ScoringBundle:
         cfs = self.counterfactuals(tables, ev) if counterfactual else [None] * len(frame)
         liq = _liquidation_factor(ev.components, self.policy.discount_rate)
         sc = self._scorecard_rows(ev.X) if self.scorecard is not None else None
-        by_loan = dict(iter(coll.groupby("loan_id", sort=False)))
-        empty = coll.iloc[0:0]
+        by_loan: dict[Any, list[dict[str, Any]]] = {}
+        for r in coll.to_dict(orient="records"):  # one pass, pledges kept in order within each loan
+            by_loan.setdefault(r["loan_id"], []).append(r)
         out = []
         for i, row in enumerate(frame.to_dict(orient="records")):
-            pledged = by_loan.get(row["loan_id"], empty)
+            pledged = by_loan.get(row["loan_id"], [])
             out.append({
                 **{k: jsonable(v) for k, v in row.items() if not k.startswith("price_") and k != "annual_rate"},
                 "price": {"annual_rate": row["annual_rate"], **{k[6:]: row[k] for k in row if k.startswith("price_")}},
@@ -307,7 +313,7 @@ class ScoringBundle:
                     "appraised_value": r["appraised_value"],
                     "expected_liquidation_value": r["appraised_value"] * liq[i] * r["in_force_probability"],
                     "in_force_probability": r["in_force_probability"],
-                } for r in pledged.to_dict(orient="records")],
+                } for r in pledged],
             })
         return out
 
