@@ -408,8 +408,8 @@ def pledge_frame(cols: Mapping[str, np.ndarray], loan_ids: np.ndarray, patent_id
     """Indicator arrays (``PATENT_INDICATOR_NAMES``, each (m,)) → the pledge frame indexed by
     (``loan_id``, ``patent_id``), float64, built as one block (one copy, not one per column)."""
     names = list(PATENT_INDICATOR_NAMES)
-    values = np.empty((len(loan_ids), len(names)), dtype=np.float64)
+    values = np.empty((len(names), len(loan_ids)), dtype=np.float64)  # one row per column: each column contiguous
     for j, name in enumerate(names):
-        values[:, j] = cols[name]
+        values[j] = cols[name]
     index = pd.MultiIndex.from_arrays([loan_ids, patent_ids], names=["loan_id", "patent_id"])
-    return pd.DataFrame(values, index=index, columns=names)
+    return pd.DataFrame(values.T, index=index, columns=names)

@@ -211,8 +211,8 @@ def scored_arrays(indicators: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
     missing = [n for n in SCORED_COLUMNS if n not in indicators.columns]
     if missing:
         raise ModelError(f"patent indicators: missing column(s) {missing}; the collateral score needs {list(SCORED_COLUMNS)}")
-    values = indicators[list(SCORED_COLUMNS)].to_numpy(dtype=float, na_value=np.nan)
-    return {n: values[:, j] for j, n in enumerate(SCORED_COLUMNS)}
+    values = np.ascontiguousarray(indicators[list(SCORED_COLUMNS)].to_numpy(dtype=float, na_value=np.nan).T)
+    return {n: values[j] for j, n in enumerate(SCORED_COLUMNS)}  # contiguous rows: the columns
 
 
 def legal_subscores(ind: Columns, c: CollateralScoreConfig) -> list[tuple[float, NDArray[np.float64]]]:
