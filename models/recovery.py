@@ -186,7 +186,7 @@ class RecoveryModel(BaseEstimator):
             if len(names) != arr.shape[1]:
                 raise ModelError(f"recovery model: fitted on {len(names)} features, got {arr.shape[1]} columns")
             df = pd.DataFrame(arr, columns=names)
-        if not fitting:
+        if not fitting and df.columns.tolist() != list(self.feature_names_in_):  # else already the fitted columns
             missing = [c for c in self.feature_names_in_ if c not in df.columns]
             if missing:
                 raise ModelError(f"recovery model: feature frame lacks fitted column(s) {missing[:10]}")
@@ -311,7 +311,7 @@ class RecoveryModel(BaseEstimator):
 
     def lgd_function(
         self,
-        X: pd.DataFrame | ArrayLike,
+        X: pd.DataFrame | ArrayLike | None,
         total_appraised_value: ArrayLike,
         guarantee_share: ArrayLike,
         insurance_share: ArrayLike,
@@ -324,7 +324,8 @@ class RecoveryModel(BaseEstimator):
         The disposal distribution is computed once, so the callable is cheap enough for
         ``models.decision.max_loan_amount`` and ``models.explain.counterfactual_amount`` bisection.
         It holds 2 × n × n_price_nodes × n_year_nodes floats (7 kB per loan by default): call it on
-        batches of up to some ten thousand loans. ``nodes``: ``disposal_nodes(X)`` computed already.
+        batches of up to some ten thousand loans. ``nodes``: ``disposal_nodes(X)`` computed already
+        (``X`` is then not read and may be None).
         """
         p, f_nodes, t_nodes = nodes if nodes is not None else self._nodes(X)
         n = len(p)

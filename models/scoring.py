@@ -158,11 +158,11 @@ class ScoringBundle:
             "appraised_value": ind["appraised_value"].to_numpy(float),
         })
 
-    def _lgd_function(self, X: pd.DataFrame, loans: pd.DataFrame, nodes: tuple | None = None, value: np.ndarray | None = None):
-        R = X[list(self.recovery_model.feature_names_in_)]
-        value = X["total_appraised_value"].to_numpy(float) if value is None else value
+    def _lgd_function(self, loans: pd.DataFrame, nodes: tuple, value: np.ndarray):
+        """The recovery model's ``amount → LGD`` for ``loans`` from its disposal ``nodes`` (computed
+        already, so no feature frame is needed) and the collateral ``value`` (CNY, (n,))."""
         return self.recovery_model.lgd_function(
-            R, value, loans["guarantee_share"].to_numpy(float),
+            None, value, loans["guarantee_share"].to_numpy(float),
             loans["insurance_share"].to_numpy(float), loans["compensation_share"].to_numpy(float), self.policy.discount_rate,
             nodes=nodes,
         )
@@ -186,7 +186,7 @@ class ScoringBundle:
         # lapse: the pledge counts at its expected in-force value at term + workout (docs/collateral.md)
         share, coll["in_force_probability"] = self.in_force_share(ind, loans, nodes, loan_pos)
         surviving = value * share
-        lgd_fn = self._lgd_function(X, loans, nodes, surviving if pol.collateral.lapse_in_lgd else value)
+        lgd_fn = self._lgd_function(loans, nodes, surviving if pol.collateral.lapse_in_lgd else value)
         lending_value = surviving if pol.collateral.ltv_on_surviving_value else value
         lgd = lgd_fn(amount)
         el = expected_loss(p, lgd, amount)
@@ -229,8 +229,8 @@ class ScoringBundle:
         """The k largest positive contributions per row, vectorised: (feature names, column index
         (n, k) with -1 where fewer than k features raised the PD, log-odds (n, k), PD points (n, k))."""
         k = self.policy.explanations.top_k_reasons if k is None else k
-        names = [c for c in contrib.columns if c != "bias"]
-        C = contrib[names].to_numpy()
+        names = [c for c in contrib.columns.tolist() if c != "bias"]
+        C = _column_values(contrib, names)
         margin = contrib.to_numpy().sum(axis=1)
         order = np.argsort(-C, axis=1)[:, :k]
         c = np.take_along_axis(C, order, axis=1)
@@ -242,7 +242,7 @@ class ScoringBundle:
     def top_reasons(self, contrib: pd.DataFrame, X: pd.DataFrame, k: int | None = None) -> list[list[dict[str, Any]]]:
         """Per row, the k features that pushed the PD up most (largest positive contributions)."""
         names, idx, C, points = self.top_reason_arrays(contrib, k)
-        V = X[names].to_numpy()
+        V = _column_values(X, names)
         factor = getattr(self.pd_model, "factor_", None) if self.pd_family == "scorecard" else None
         out = []
         for i in range(len(idx)):
@@ -351,6 +351,15 @@ class ScoringBundle:
             "ltv_cap": cap,
             "max_amount_at_cap": float(cap * value.sum()),
         }
+
+
+def _column_values(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """``frame[names].to_numpy(float64)`` (n, len(names)) without building the sub-frame (on one
+    request's row the selection cost more than the arithmetic)."""
+    pos = frame.columns.get_indexer(names)
+    if (pos < 0).any():
+        raise ModelError(f"scoring: frame lacks column(s) {[n for n, i in zip(names, pos) if i < 0][:5]}")
+    return frame.to_numpy(np.float64)[:, pos]
 
 
 def _liquidation_factor(comps: pd.DataFrame, discount_rate: float) -> np.ndarray:
