@@ -186,13 +186,12 @@ class FeatureBuilder:
 
     def transform_with_pledges(self, tables: Tables) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
         """``transform(tables)`` plus what it computed on the way for the collateral: the patent
-        indicators per pledge (``pledge_indicators(tables)``, the same frame), each pledge's loan
-        (its row in ``X``, (m,)) and its row in ``tables["patents"]`` (m,); one indicator pass
-        instead of two."""
+        indicators per pledge (``pledge_indicators(tables)``'s values and order, indexed 0..m-1
+        rather than by ids: building that MultiIndex cost more than the scores read from it), each
+        pledge's loan (its row in ``X``, (m,)) and its row in ``tables["patents"]`` (m,); one
+        indicator pass instead of two."""
         X, (indicators, loan_pos, patent_pos) = self._transform(tables)
-        loans, patents = _table(tables, "loans"), _table(tables, "patents")
-        ind = pledge_frame(indicators, loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos])
-        return X, ind, loan_pos, patent_pos
+        return X, pledge_frame(indicators), loan_pos, patent_pos
 
     def at_amounts(self, X: pd.DataFrame, tables: Tables, amounts: np.ndarray, loans: pd.DataFrame | None = None) -> pd.DataFrame:
         """``transform`` of the same loans with other amounts, without redoing the patent pass.

@@ -401,15 +401,17 @@ def pledged_patent_indicators(
     loan_pos, patent_pos = pledge_positions(patents, loans, pledges)
     as_of = _dates(loans["origination_date"])[loan_pos]
     cols = indicator_columns(patents, as_of, cohorts, rows=patent_pos, events=events, citation_window_years=citation_window_years)
-    return pledge_frame(cols, loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos])
+    index = pd.MultiIndex.from_arrays([loans["loan_id"].to_numpy()[loan_pos], patents["patent_id"].to_numpy()[patent_pos]],
+                                      names=["loan_id", "patent_id"])
+    return pledge_frame(cols, index)
 
 
-def pledge_frame(cols: Mapping[str, np.ndarray], loan_ids: np.ndarray, patent_ids: np.ndarray) -> pd.DataFrame:
-    """Indicator arrays (``PATENT_INDICATOR_NAMES``, each (m,)) → the pledge frame indexed by
-    (``loan_id``, ``patent_id``), float64, built as one block (one copy, not one per column)."""
+def pledge_frame(cols: Mapping[str, np.ndarray], index: pd.Index | None = None) -> pd.DataFrame:
+    """Indicator arrays (``PATENT_INDICATOR_NAMES``, each (m,)) → one float64 frame, built as one
+    block (one copy, not one per column); ``index``: e.g. (loan_id, patent_id), else 0..m-1."""
     names = list(PATENT_INDICATOR_NAMES)
-    values = np.empty((len(names), len(loan_ids)), dtype=np.float64)  # one row per column: each column contiguous
+    m = len(cols[names[0]]) if names else 0
+    values = np.empty((len(names), m), dtype=np.float64)  # one row per column: each column contiguous
     for j, name in enumerate(names):
         values[j] = cols[name]
-    index = pd.MultiIndex.from_arrays([loan_ids, patent_ids], names=["loan_id", "patent_id"])
     return pd.DataFrame(values.T, index=index, columns=names)

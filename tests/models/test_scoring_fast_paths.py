@@ -113,7 +113,8 @@ def test_collateral_from_the_feature_pass_is_collateral_table(bundle, part):
     for tables in (part, next(chunks(part, 1))):
         X, ind, _, _ = bundle.feature_builder.transform_with_pledges(tables)
         pd.testing.assert_frame_equal(X, bundle.features(tables), check_exact=True)
-        pd.testing.assert_frame_equal(ind, bundle.feature_builder.pledge_indicators(tables), check_exact=True)
+        by_ids = bundle.feature_builder.pledge_indicators(tables)
+        pd.testing.assert_frame_equal(ind, by_ids.reset_index(drop=True), check_exact=True)  # same rows, by position
         coll = bundle.evaluate(tables).collateral  # plus the lapse column evaluate adds (docs/collateral.md §6)
         assert coll["in_force_probability"].between(0.0, 1.0).all()
         pd.testing.assert_frame_equal(coll.drop(columns="in_force_probability"), bundle.collateral_table(tables), check_exact=True)
