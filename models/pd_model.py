@@ -372,9 +372,10 @@ class PDModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             per[:, pos[a]] += half
             per[:, pos[c]] += half
         cal = self.calibrator_
-        out = pd.DataFrame(cal.slope_ * per, columns=self.feature_names_, index=Xa.index)
-        out["bias"] = cal.slope_ * raw[:, -1] + cal.intercept_
-        return out
+        values = np.empty((len(per), p + 1))
+        values[:, :p] = cal.slope_ * per
+        values[:, p] = cal.slope_ * raw[:, -1] + cal.intercept_
+        return pd.DataFrame(values, columns=[*self.feature_names_, "bias"], index=Xa.index)
 
     def _contributions_of(self, member: int, Z: np.ndarray) -> np.ndarray:
         """One member's TreeSHAP (n, columns + 1) of design rows ``Z``."""

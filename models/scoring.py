@@ -173,7 +173,7 @@ class ScoringBundle:
         disposal distribution, LGD at the requested amount, limits, price and recommendation."""
         pol = self.policy
         X, ind, loan_pos, patent_pos = self.feature_builder.transform_with_pledges(tables)
-        loans = tables["loans"].set_index("loan_id").reindex(X.index)
+        loans = tables["loans"].set_index("loan_id")  # X's rows are the loans table's, in its order
         Xp = X[list(self.pd_model.feature_names_)]
         contrib = self.pd_model.contributions(Xp) if reasons else None
         p = self.pd_model.predict_pd(Xp)  # the model's PD, the same bits with or without reasons
@@ -213,9 +213,9 @@ class ScoringBundle:
             "annual_rate": price["annual_rate"].to_numpy(),
             "recommendation": rec.decision,
             "decision_rule": rec.rule,
+            **{f"price_{c}": price[c].to_numpy()
+               for c in ("funding_cost", "expected_loss_rate", "capital_cost", "operating_cost", "capital_requirement")},
         })
-        for c in ("funding_cost", "expected_loss_rate", "capital_cost", "operating_cost", "capital_requirement"):
-            frame[f"price_{c}"] = price[c].to_numpy()
         comps = self.recovery_model.predict_components(None, nodes=nodes).set_axis(X.index)
         return Evaluation(X=X, frame=frame, contributions=contrib, collateral=coll, lgd_function=lgd_fn, components=comps,
                           loans=loans)
