@@ -5,7 +5,8 @@
 2. PD-only path: this service's POST /v1/pd (BentoML adaptive batching) against
    `mlflow models serve` on the same registered PD model version and the same feature records.
 3. Full POST /v1/loans/score (validation, features, PD, LGD, EL, reasons, counterfactual, audit
-   write) against the same service's no-op endpoint POST /v1/noop.
+   write) against the same service's no-op endpoint POST /v1/noop, with the CPU each request cost
+   the server (its process tree, from /proc) and the client (steadier than req/s on a shared machine).
 
 Registry: the project's (champions must exist), or `--train N` builds an N-firm demo book in a
 temporary folder and trains into a temporary registry first. One worker process for both servers.
@@ -50,6 +51,30 @@ def tree_rss_mb(root: int) -> float:
         except (OSError, ValueError, ProcessLookupError):
             continue
     return total / 1024
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its live descendants."""
+    from servicekit import descendants
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in descendants(root):
+        try:
+            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def cpu_hammer(proc_pid: int, url: str, bodies: list, headers: dict, seconds: float, clients: int) -> dict:
+    """``hammer`` plus the CPU it cost: server (process tree) and client (this process) ms per request."""
+    s0, c0 = tree_cpu_s(proc_pid), time.process_time()
+    r = asyncio.run(hammer(url, bodies, headers, seconds, clients))
+    n = max(r["n"], 1)
+    r["server_cpu_ms"], r["client_cpu_ms"] = 1000 * (tree_cpu_s(proc_pid) - s0) / n, 1000 * (time.process_time() - c0) / n
+    return r
 
 
 async def hammer(url: str, bodies: list, headers: dict, seconds: float, clients: int = 8) -> dict:
@@ -184,10 +209,12 @@ def main() -> None:
               f"p99 {r_pd['p99_ms']:.1f} vs {r_ml['p99_ms']:.1f} ms (target ≤)\n")
 
         print(f"3. full score vs no-op, {args.clients} clients × {args.side_seconds:.0f} s each")
-        r_noop = asyncio.run(hammer(srv.url + "/v1/noop", apps, h, args.side_seconds, args.clients))
-        r_full = asyncio.run(hammer(srv.url + "/v1/loans/score", apps, h, args.side_seconds, args.clients))
+        r_noop = cpu_hammer(srv.proc.pid, srv.url + "/v1/noop", apps, h, args.side_seconds, args.clients)
+        r_full = cpu_hammer(srv.proc.pid, srv.url + "/v1/loans/score", apps, h, args.side_seconds, args.clients)
         print(line("service /v1/noop", r_noop))
         print(line("service /v1/loans/score", r_full))
+        for name, r in (("no-op", r_noop), ("score", r_full)):
+            print(f"  CPU per {name} request: server {r['server_cpu_ms']:.2f} ms, client {r['client_cpu_ms']:.2f} ms")
         print(f"  full/no-op throughput: {r_full['rps'] / r_noop['rps']:.2f} (target ≥ 0.25); p99 {r_full['p99_ms']:.1f} ms")
     finally:
         if ml_proc is not None:
