@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
 
+from data_contracts.errors import ModelError
 from features.specs import POOL_AGGREGATES, pool_feature_name
 
 
@@ -31,6 +34,32 @@ def weighted_means(x: np.ndarray, w: np.ndarray, group: np.ndarray, n: int) -> n
     cnt = np.bincount(group, weights=ok.astype(float), minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.where(cnt > 0, num_eq / cnt, np.nan))
+
+
+def value_weighted_by_loan(x: ArrayLike, appraised_values: ArrayLike, loan_pos: ArrayLike, n_loans: int,
+                           empty: float, what: str) -> np.ndarray:
+    """Per loan (n_loans,), the appraised-value-weighted mean of ``x`` over the loan's rows
+    (``loan_pos``, (m,): each row's loan in 0..n_loans-1; values below 0 or NaN weigh 0; equal
+    weights where a loan's values sum to 0), ``empty`` for a loan without rows. ModelError naming
+    ``what`` when the lengths differ or a position is out of range."""
+    pos = np.asarray(loan_pos, dtype=np.int64).ravel()
+    v = np.clip(np.nan_to_num(np.asarray(appraised_values, float).ravel()), 0.0, None)
+    xs = np.asarray(x, float).ravel()
+    if not (pos.size == xs.size == v.size):
+        raise ModelError(f"{what}: lengths differ (loan positions {pos.size}, rows {xs.size}, appraised values {v.size})")
+    if pos.size and (pos.min() < 0 or pos.max() >= n_loans):
+        raise ModelError(f"{what}: loan positions must lie in 0..{n_loans - 1}")
+    out = weighted_means(xs, v, pos, n_loans)
+    return np.where(np.isnan(out), empty, out)
+
+
+def loan_codes(loan_ids: ArrayLike, what: str) -> tuple[np.ndarray, pd.Index]:
+    """Each row's loan as a position 0..k-1 among the k distinct ids (in order of first appearance),
+    and those ids; ModelError naming ``what`` for a missing id."""
+    codes, uniques = pd.factorize(np.asarray(loan_ids, dtype=object).ravel())
+    if (codes < 0).any():
+        raise ModelError(f"{what}: loan ids must not be missing")
+    return codes, pd.Index(uniques, dtype=object)
 
 
 class _Groups:

@@ -410,8 +410,7 @@ def pledge_frame(cols: Mapping[str, np.ndarray], index: pd.Index | None = None) 
     """Indicator arrays (``PATENT_INDICATOR_NAMES``, each (m,)) → one float64 frame, built as one
     block (one copy, not one per column); ``index``: e.g. (loan_id, patent_id), else 0..m-1."""
     names = list(PATENT_INDICATOR_NAMES)
-    m = len(cols[names[0]]) if names else 0
-    values = np.empty((len(names), m), dtype=np.float64)  # one row per column: each column contiguous
+    values = np.empty((len(names), len(cols[names[0]])), dtype=np.float64)  # one row per column: each column contiguous
     for j, name in enumerate(names):
         values[j] = cols[name]
     return pd.DataFrame(values.T, index=index, columns=names)

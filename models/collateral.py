@@ -24,7 +24,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from data_contracts.errors import ContractError, ModelError
-from features.collateral_pool import weighted_means
+from features.collateral_pool import loan_codes, value_weighted_by_loan
 
 LEGAL_COLUMNS = (
     "is_valid", "is_invention", "is_utility_model", "is_design", "remaining_life_years",
@@ -389,15 +389,7 @@ def ltv_caps_of_loans(
     """Vectorised ``ltv_cap`` over many pledges: one row per (loan, right) in (``loan_pos``, (m,):
     the row's loan in 0..n_loans-1), one cap per loan out (n_loans,); a loan without rights gets 0."""
     caps = patent_ltv_caps(right_types, value_scores, config)
-    pos = np.asarray(loan_pos, dtype=np.int64).ravel()
-    v = np.clip(np.nan_to_num(np.asarray(appraised_values, float).ravel()), 0.0, None)
-    if not (pos.size == caps.size == v.size):
-        raise ModelError(f"ltv_caps_of_loans: lengths differ (loan positions {pos.size}, right types {caps.size}, "
-                         f"appraised values {v.size})")
-    if pos.size and (pos.min() < 0 or pos.max() >= n_loans):
-        raise ModelError(f"ltv_caps_of_loans: loan positions must lie in 0..{n_loans - 1}")
-    out = weighted_means(caps, v, pos, n_loans)
-    return np.where(np.isnan(out), 0.0, out)
+    return value_weighted_by_loan(caps, appraised_values, loan_pos, n_loans, 0.0, "ltv_caps_of_loans")
 
 
 def ltv_caps_by_loan(
@@ -408,9 +400,6 @@ def ltv_caps_by_loan(
     config: CollateralScoreConfig | None = None,
 ) -> pd.Series:
     """``ltv_caps_of_loans`` keyed by loan id: one cap per distinct id, in order of first appearance."""
-    ids = np.asarray(loan_ids, dtype=object).ravel()
-    codes, uniques = pd.factorize(ids)
-    if (codes < 0).any():
-        raise ModelError("ltv_caps_by_loan: loan ids must not be missing")
-    caps = ltv_caps_of_loans(codes, len(uniques), right_types, value_scores, appraised_values, config)
-    return pd.Series(caps, index=pd.Index(uniques, dtype=object), name="ltv_cap")
+    codes, ids = loan_codes(loan_ids, "ltv_caps_by_loan")
+    caps = ltv_caps_of_loans(codes, len(ids), right_types, value_scores, appraised_values, config)
+    return pd.Series(caps, index=ids, name="ltv_cap")

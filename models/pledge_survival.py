@@ -25,7 +25,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from data_contracts.errors import ModelError
-from features.collateral_pool import weighted_means
+from features.collateral_pool import loan_codes, value_weighted_by_loan
 
 PLEDGE_COLUMNS = ("is_valid", "is_invention", "remaining_life_years", "age_years", "grant_lag_years",
                   "claims_count", "scope", "co_owners")
@@ -90,21 +90,11 @@ def in_force_share_of_loans(loan_pos: ArrayLike, n_loans: int, appraised_values:
     """Appraised-value-weighted in-force probability per loan (n_loans,), from one row per pledged
     right (``loan_pos``, (m,): the row's loan in 0..n_loans-1); equal weights where a loan's values
     sum to 0; 1.0 for a loan without rights (nothing pledged can lapse)."""
-    pos = np.asarray(loan_pos, dtype=np.int64).ravel()
-    v = np.clip(np.nan_to_num(np.asarray(appraised_values, float).ravel()), 0.0, None)
-    p = np.asarray(probability, float).ravel()
-    if not (pos.size == v.size == p.size):
-        raise ModelError(f"pledge survival: lengths differ (loan positions {pos.size}, values {v.size}, probabilities {p.size})")
-    if pos.size and (pos.min() < 0 or pos.max() >= n_loans):
-        raise ModelError(f"pledge survival: loan positions must lie in 0..{n_loans - 1}")
-    share = weighted_means(p, v, pos, n_loans)
-    return np.where(np.isnan(share), 1.0, share)
+    return value_weighted_by_loan(probability, appraised_values, loan_pos, n_loans, 1.0, "pledge survival")
 
 
 def in_force_share_by_loan(loan_ids: ArrayLike, appraised_values: ArrayLike, probability: ArrayLike) -> pd.Series:
     """``in_force_share_of_loans`` keyed by loan id: one share per distinct id, in order of first appearance."""
-    codes, uniques = pd.factorize(np.asarray(loan_ids, dtype=object).ravel())
-    if (codes < 0).any():
-        raise ModelError("pledge survival: loan ids must not be missing")
-    share = in_force_share_of_loans(codes, len(uniques), appraised_values, probability)
-    return pd.Series(share, index=pd.Index(uniques, dtype=object), name="in_force_share")
+    codes, ids = loan_codes(loan_ids, "pledge survival")
+    share = in_force_share_of_loans(codes, len(ids), appraised_values, probability)
+    return pd.Series(share, index=ids, name="in_force_share")
